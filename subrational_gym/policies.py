@@ -1,0 +1,362 @@
+"""Policies as a distribution per state, and the behavioural reference policies.
+
+:class:`TabularPolicy` is the one notion of "a policy" that reference policies, the
+LLM expert and trained learners share: a row of action probabilities for every
+state of a :class:`~subrational_gym.tabular.TabularModel`. It is directly usable as
+the ``policy`` of ``imitation.data.rollout.rollout`` (a callable
+``(obs, states, episode_starts) -> (actions, states)``) and as the ``model`` of
+stable-baselines3's ``evaluate_policy`` (``predict``).
+
+Every reference policy uses a logit choice rule over the utilities its theory
+assigns to the actions, with a ``temperature`` (deterministic at 0, ties split
+equally).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from subrational_gym import make_env
+from subrational_gym._validation import check_real
+from subrational_gym.core import SubrationalEnv
+from subrational_gym.errors import ParameterError
+from subrational_gym.planning import quasi_hyperbolic, softmax_choice, value_iteration
+from subrational_gym.tabular import TabularModel
+
+
+class TabularPolicy:
+    """A stationary policy given by its action distribution in every state of a game.
+
+    Args:
+        model: The game's tabular model.
+        probs: ``(n_states, n_actions)`` action probabilities.
+        seed: Seed of the generator that draws actions.
+        name: Short name for tables and plots.
+        params: Parameters that define the policy, for provenance.
+
+    >>> import subrational_gym
+    >>> env = subrational_gym.make_env("Subrational/Ultimatum-v0")
+    >>> policy = income_maximiser(env, seed=0)
+    >>> policy.action_distribution(env.reset(options={"offer": 3})[0])
+    array([[0., 1.]])
+    """
+
+    def __init__(
+        self,
+        model: TabularModel,
+        probs: np.ndarray,
+        *,
+        seed: int | None = None,
+        name: str = "policy",
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        probs = np.array(probs, dtype=np.float64)
+        if probs.shape != (model.n_states, model.n_actions):
+            raise ParameterError(
+                f"probs for {model.env_id} must have shape ({model.n_states}, "
+                f"{model.n_actions}), got {probs.shape}"
+            )
+        if (probs < 0).any() or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-6):
+            raise ParameterError("every row of probs must be a probability distribution")
+        probs /= probs.sum(axis=1, keepdims=True)
+        probs.setflags(write=False)
+        self.model = model
+        self.probs = probs
+        self.name = name
+        self.params = dict(params or {})
+        self.rng = np.random.default_rng(seed)
+
+    def seed(self, seed: int | None) -> None:
+        """Reseed the generator that draws actions."""
+        self.rng = np.random.default_rng(seed)
+
+    def action_distribution(self, observations: np.ndarray) -> np.ndarray:
+        """Action probabilities, one row per observation: shape ``(batch, n_actions)``."""
+        return self.probs[self.model.state_indices(observations)]
+
+    def sample(self, observations: np.ndarray, *, deterministic: bool = False) -> np.ndarray:
+        """Draw one action per observation (the most probable one if ``deterministic``)."""
+        probs = self.action_distribution(observations)
+        if deterministic:
+            return probs.argmax(axis=1)
+        u = self.rng.random(len(probs))[:, None]
+        actions = (probs.cumsum(axis=1) <= u).sum(axis=1)
+        return np.minimum(actions, self.model.n_actions - 1)
+
+    def __call__(
+        self,
+        observations: np.ndarray,
+        states: Any = None,
+        episode_starts: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, None]:
+        """Imitation's callable-policy protocol: ``(obs, states, episode_starts)``."""
+        return self.sample(observations), None
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, Any]:
+        """stable-baselines3's ``predict`` protocol (for ``evaluate_policy``)."""
+        obs = np.asarray(observation, dtype=np.float32)
+        single = obs.ndim == 1
+        actions = self.sample(obs.reshape(-1, obs.shape[-1]), deterministic=deterministic)
+        return (actions[0] if single else actions), state
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"TabularPolicy({self.name}: {self.model.env_id}{', ' if params else ''}{params})"
+
+
+def _resolve(env: str | SubrationalEnv, env_kwargs: Mapping[str, Any] | None) -> SubrationalEnv:
+    return make_env(env, **dict(env_kwargs or {}))
+
+
+def _from_utilities(
+    game: SubrationalEnv,
+    utility: Any,
+    *,
+    temperature: float,
+    seed: int | None,
+    name: str,
+    params: dict[str, Any],
+) -> TabularPolicy:
+    model = game.tabular_model()
+    probs = np.full((model.n_states, model.n_actions), 1.0 / model.n_actions)
+    for s in np.flatnonzero(model.decision_mask):
+        u = np.asarray(utility(game.observation_meaning(model.observations[s])), dtype=float)
+        probs[s] = softmax_choice(u[None], temperature)[0]
+    return TabularPolicy(model, probs, seed=seed, name=name,
+                         params={**params, "temperature": temperature})
+
+
+def _require_game(game: SubrationalEnv, expected: str, policy: str) -> None:
+    if game.game != expected:
+        raise ParameterError(
+            f"{policy} is defined for the {expected} game, got {game.env_id}; "
+            f"use it with {expected} or pick a policy for {game.game}"
+        )
+
+
+# ------------------------------------------------------------ any game
+def exponential_discounter(
+    env: str | SubrationalEnv,
+    *,
+    gamma: float,
+    temperature: float = 0.0,
+    seed: int | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+) -> TabularPolicy:
+    """The exact exponential-discount optimum (value iteration) for discount ``gamma``.
+
+    With ``temperature > 0`` it is the logit (softmax) choice over the optimal
+    action values. Ties at ``temperature == 0`` are split equally.
+    """
+    game = _resolve(env, env_kwargs)
+    model = game.tabular_model()
+    q = value_iteration(model, gamma).q
+    probs = softmax_choice(q, temperature)
+    probs[~model.decision_mask] = 1.0 / model.n_actions
+    return TabularPolicy(model, probs, seed=seed, name=f"exponential(gamma={gamma:g})",
+                         params={"gamma": gamma, "temperature": temperature})
+
+
+def income_maximiser(
+    env: str | SubrationalEnv,
+    *,
+    temperature: float = 0.0,
+    seed: int | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+) -> TabularPolicy:
+    """The risk-neutral, patient income maximiser: the undiscounted (gamma = 1) optimum.
+
+    In the ultimatum game it accepts every positive offer (the subgame-perfect
+    responder) and is indifferent at an offer of 0.
+    """
+    policy = exponential_discounter(env, gamma=1.0, temperature=temperature, seed=seed,
+                                    env_kwargs=env_kwargs)
+    policy.name = "income maximiser"
+    return policy
+
+
+def beta_delta(
+    env: str | SubrationalEnv,
+    *,
+    beta: float = 0.7,
+    delta: float = 1.0,
+    sophisticated: bool = False,
+    temperature: float = 0.0,
+    seed: int | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+) -> TabularPolicy:
+    """Quasi-hyperbolic (beta-delta) discounting, naive or sophisticated.
+
+    Defaults: ``beta = 0.7``, the present-bias factor estimated from consumption
+    data (Laibson 1997; Laibson, Repetto and Tobacman 2007); ``delta = 1`` because
+    these games last minutes or days, over which long-run discounting is negligible.
+    Augenblick, Niederle and Sprenger (2015) estimate ``beta`` about 0.9 for effort.
+    See :func:`subrational_gym.planning.quasi_hyperbolic` for the two kinds of agent.
+    """
+    game = _resolve(env, env_kwargs)
+    model = game.tabular_model()
+    _, probs = quasi_hyperbolic(model, beta=beta, delta=delta, sophisticated=sophisticated,
+                                temperature=temperature)
+    kind = "sophisticated" if sophisticated else "naive"
+    return TabularPolicy(
+        model, probs, seed=seed, name=f"beta-delta {kind}(beta={beta:g})",
+        params={"beta": beta, "delta": delta, "sophisticated": sophisticated,
+                "temperature": temperature},
+    )
+
+
+# ----------------------------------------------------- ultimatum game
+#: Fehr and Schmidt (1999, QJE 114:817, Table III): the distribution of the envy
+#: parameter alpha and the guilt parameter beta that fits ultimatum-game data.
+FEHR_SCHMIDT_ALPHAS: tuple[tuple[float, float], ...] = ((0.0, 0.3), (0.5, 0.3), (1.0, 0.3),
+                                                        (4.0, 0.1))
+FEHR_SCHMIDT_BETAS: tuple[tuple[float, float], ...] = ((0.0, 0.3), (0.25, 0.3), (0.6, 0.4))
+
+
+def inequity_averse_responder(
+    env: str | SubrationalEnv = "Subrational/Ultimatum-v0",
+    *,
+    alpha: float = 0.85,
+    beta: float = 0.315,
+    temperature: float = 0.0,
+    seed: int | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+) -> TabularPolicy:
+    """A Fehr-Schmidt inequity-averse ultimatum responder.
+
+    Accepting ``x`` of ``pie`` is worth ``x - alpha * max(pie - 2x, 0) - beta * max(2x - pie,
+    0)``; rejecting is worth 0. The defaults are the means of the Fehr and Schmidt
+    (1999) population (alpha: 0.3 at 0, 0.3 at 0.5, 0.3 at 1, 0.1 at 4; beta: 0.3 at 0,
+    0.3 at 0.25, 0.4 at 0.6), so the responder rejects offers below
+    ``alpha * pie / (1 + 2 alpha)``, about 31% of the pie.
+    """
+    game = _resolve(env, env_kwargs)
+    _require_game(game, "ultimatum", "inequity_averse_responder")
+    alpha = check_real("alpha", alpha, low=0.0)
+    beta = check_real("beta", beta, low=0.0, high=1.0)
+
+    def utility(state: Any) -> tuple[float, float]:
+        x, pie = state.offer, state.pie
+        accept = x - alpha * max(pie - 2 * x, 0) - beta * max(2 * x - pie, 0)
+        return (0.0, accept)
+
+    return _from_utilities(game, utility, temperature=temperature, seed=seed,
+                           name=f"inequity aversion(alpha={alpha:g})",
+                           params={"alpha": alpha, "beta": beta})
+
+
+def fehr_schmidt_population(
+    env: str | SubrationalEnv = "Subrational/Ultimatum-v0",
+    *,
+    temperature: float = 0.0,
+    seed: int | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+) -> TabularPolicy:
+    """The Fehr and Schmidt (1999) population of responders, as one mixed policy.
+
+    Each responder type (alpha, beta) from :data:`FEHR_SCHMIDT_ALPHAS` and
+    :data:`FEHR_SCHMIDT_BETAS` (taken as independent) answers as
+    :func:`inequity_averse_responder`; the policy is the population-weighted mixture,
+    so its acceptance probability at an offer is the share of the population that
+    accepts it. The ultimatum game has one decision per episode, so mixing per state
+    is exactly the behaviour of a randomly drawn responder.
+    """
+    game = _resolve(env, env_kwargs)
+    _require_game(game, "ultimatum", "fehr_schmidt_population")
+    model = game.tabular_model()
+    probs = np.zeros((model.n_states, model.n_actions))
+    for alpha, wa in FEHR_SCHMIDT_ALPHAS:
+        for beta, wb in FEHR_SCHMIDT_BETAS:
+            probs += wa * wb * inequity_averse_responder(
+                game, alpha=alpha, beta=beta, temperature=temperature).probs
+    return TabularPolicy(model, probs, seed=seed, name="Fehr-Schmidt population",
+                         params={"temperature": temperature})
+
+
+# ----------------------------------------------------- double or nothing
+def prospect_weight(p: float, gamma: float) -> float:
+    """Tversky-Kahneman (1992) probability weighting ``p^g / (p^g + (1-p)^g)^(1/g)``."""
+    if p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
+    return p**gamma / (p**gamma + (1.0 - p) ** gamma) ** (1.0 / gamma)
+
+
+def prospect_theory_gambler(
+    env: str | SubrationalEnv = "Subrational/DoubleOrNothing-v0",
+    *,
+    alpha: float = 0.88,
+    beta: float = 0.88,
+    loss_aversion: float = 2.25,
+    gamma: float = 0.61,
+    delta: float = 0.69,
+    reference: str = "current",
+    planning: str = "myopic",
+    temperature: float = 0.0,
+    seed: int | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+) -> TabularPolicy:
+    """A cumulative-prospect-theory player of double or nothing.
+
+    Defaults are the Tversky and Kahneman (1992) median estimates: value curvature
+    ``alpha = beta = 0.88``, loss aversion ``lambda = 2.25``, probability weighting
+    ``gamma = 0.61`` for gains and ``delta = 0.69`` for losses.
+
+    With ``planning="myopic"`` (the default) each round's bet is evaluated on its own,
+    as it is presented: keep the winnings, or one double-or-nothing bet (narrow
+    framing, Kahneman and Lovallo 1993). With ``planning="naive"`` the player compares
+    stopping with every plan "gamble ``k`` more rounds, then stop" that the remaining
+    rounds allow, and gambles if the best plan beats stopping (the naive CPT planner of
+    Barberis 2012): probability weighting then makes long-shot plans attractive (a
+    lottery-ticket effect), so it may gamble early and stop later. With ``reference="current"`` each
+    plan is framed as a gain or loss relative to the winnings in hand (narrow
+    framing: stopping is worth 0); with ``reference="zero"`` all winnings are gains
+    relative to having nothing (the house-money framing of Thaler and Johnson 1990).
+    """
+    game = _resolve(env, env_kwargs)
+    _require_game(game, "double_or_nothing", "prospect_theory_gambler")
+    if reference not in ("current", "zero"):
+        raise ParameterError(
+            f"reference must be 'current' or 'zero', got {reference!r}"
+        )
+    alpha = check_real("alpha", alpha, low=0.0, low_inclusive=False, high=1.0)
+    beta = check_real("beta", beta, low=0.0, low_inclusive=False, high=1.0)
+    loss_aversion = check_real("loss_aversion", loss_aversion, low=0.0)
+    gamma = check_real("gamma", gamma, low=0.28, high=1.0)  # w(p) is monotone for gamma > 0.28
+    delta = check_real("delta", delta, low=0.28, high=1.0)
+    if planning not in ("myopic", "naive"):
+        raise ParameterError(f"planning must be 'myopic' or 'naive', got {planning!r}")
+    p = game.win_probability
+
+    def utility(state: Any) -> tuple[float, float]:
+        w = state.winnings
+        left = 1 if planning == "myopic" else game.max_rounds - state.t
+        best = -np.inf
+        for k in range(1, left + 1):
+            win = prospect_weight(p**k, gamma)
+            if reference == "current":
+                gain = (w * (2.0**k - 1.0)) ** alpha
+                loss = -loss_aversion * w**beta
+                value = win * gain + prospect_weight(1.0 - p**k, delta) * loss
+            else:
+                value = win * (w * 2.0**k) ** alpha
+            best = max(best, value)
+        stop = 0.0 if reference == "current" else w**alpha
+        return (stop, best)
+
+    return _from_utilities(
+        game, utility, temperature=temperature, seed=seed, name="prospect theory",
+        params={"alpha": alpha, "beta": beta, "loss_aversion": loss_aversion,
+                "gamma": gamma, "delta": delta, "reference": reference,
+                "planning": planning},
+    )
