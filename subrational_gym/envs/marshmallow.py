@@ -56,13 +56,14 @@ class MarshmallowEnv(SubrationalEnv[MarshmallowState]):
     ``Discrete(2)``: ``Choice.WAIT = 0``, ``Choice.EAT = 1``.
 
     ## Observation Space
-    ``Box(0, 1, (3,), float32)``:
+    ``Box(0, 1, (4,), float32)``:
 
-    | index | feature  | meaning                                          |
-    |-------|----------|--------------------------------------------------|
-    | 0     | elapsed  | minutes elapsed / wait_minutes                   |
-    | 1     | eaten    | 1 once the child has eaten the single treat      |
-    | 2     | finished | 1 once the experimenter is back (end of episode) |
+    | index | feature  | meaning                                               |
+    |-------|----------|-------------------------------------------------------|
+    | 0     | elapsed  | minutes elapsed / wait_minutes                        |
+    | 1     | eaten    | 1 once the child has eaten the single treat           |
+    | 2     | finished | 1 once the child waited all the time (end of episode) |
+    | 3     | rewarded | 1 if the experimenter then brought the large reward   |
 
     ## Rewards
     ``small_reward`` for eating; ``large_reward`` after waiting every minute with a
@@ -129,7 +130,7 @@ class MarshmallowEnv(SubrationalEnv[MarshmallowState]):
             )
         self.reliability = check_real("reliability", reliability, low=0.0, high=1.0)
         self.action_space = spaces.Discrete(len(Choice))
-        self.observation_space = spaces.Box(0.0, 1.0, shape=(3,), dtype=np.float32)
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(4,), dtype=np.float32)
 
     @property
     def horizon(self) -> int:
@@ -171,29 +172,26 @@ class MarshmallowEnv(SubrationalEnv[MarshmallowState]):
                 state.t / self.wait_minutes,
                 float(state.status == "eaten"),
                 float(state.status in ("rewarded", "stood_up")),
+                float(state.status == "rewarded"),
             ],
             dtype=np.float32,
         )
 
     def _decode(self, observation: np.ndarray) -> MarshmallowState:
-        if observation.shape != (3,):
+        if observation.shape != (4,):
             raise UnknownObservationError(
-                f"a marshmallow observation has shape (3,), got {observation.shape}"
+                f"a marshmallow observation has shape (4,), got {observation.shape}"
             )
         t = round(float(observation[0]) * self.wait_minutes)
         eaten, finished = float(observation[1]), float(observation[2])
         candidates = [MarshmallowState(t, s) for s in _STATUSES]
         for state in candidates:
             if self._valid(state) and np.array_equal(self._observe(state), observation):
-                if state.status == "stood_up" and self.reliability == 1.0:
-                    continue
-                if state.status == "rewarded" and self.reliability == 0.0:
-                    continue
                 return state
         raise UnknownObservationError(
             f"{observation.tolist()} is not a marshmallow observation with "
             f"wait_minutes={self.wait_minutes}; expected [minute/wait_minutes, eaten (0|1), "
-            f"finished (0|1)] (eaten={eaten}, finished={finished})"
+            f"finished (0|1), rewarded (0|1)] (eaten={eaten}, finished={finished})"
         )
 
     def _valid(self, state: MarshmallowState) -> bool:

