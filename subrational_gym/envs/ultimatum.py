@@ -82,8 +82,8 @@ class UltimatumEnv(SubrationalEnv[UltimatumState]):
     >>> import gymnasium as gym
     >>> env = gym.make("Subrational/Ultimatum-v0", pie=10, render_mode="ansi")
     >>> obs, info = env.reset(seed=0, options={"offer": 3})
-    >>> info["offer"], env.unwrapped.describe(obs)[:40]
-    (3, 'The proposer has $10 to split between t')
+    >>> info["offer"], env.unwrapped.describe(obs).split(".")[0]
+    (3, 'The proposer has $10 to split between the two of you and offers you $3, keeping $7')
     >>> obs, reward, terminated, truncated, info = env.step(Decision.ACCEPT)
     >>> reward, terminated
     (3.0, True)
