@@ -93,8 +93,13 @@ class TestEveryEnv:
 
 
 def test_fresh_interpreter_make_without_import():
+    if int(gym.__version__.split(".")[0]) >= 1:
+        # Gymnasium 1.x removed entry-point plugins; its module-prefixed ids import us.
+        env_id = "subrational_gym:Subrational/Procrastination-v0"
+    else:
+        env_id = "Subrational/Procrastination-v0"
     code = (
-        "import gymnasium as gym, sys; env = gym.make('Subrational/Procrastination-v0'); "
+        f"import gymnasium as gym, sys; env = gym.make('{env_id}'); "
         "env.reset(seed=0); assert 'subrational_gym' in sys.modules; print('ok')"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
