@@ -1,0 +1,1 @@
+"""Benchmark scripts: thin layers over subrational_gym and llm_experts."""

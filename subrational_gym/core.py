@@ -151,15 +151,16 @@ class SubrationalEnv(gym.Env[np.ndarray, np.int64], Generic[S], abc.ABC):
         if outcomes is None:
             outcomes = tuple(self._outcomes(self._state, a))
             self._outcome_cache[key] = outcomes
-        if len(outcomes) == 1:
-            _, nxt, reward = outcomes[0]
-        else:
+        chosen = outcomes[-1]  # the last outcome absorbs rounding error
+        if len(outcomes) > 1:
             u = self.np_random.random()
             acc = 0.0
-            for p, nxt, reward in outcomes:  # the last outcome absorbs rounding error
-                acc += p
+            for outcome in outcomes:
+                acc += outcome[0]
                 if u < acc:
+                    chosen = outcome
                     break
+        _, nxt, reward = chosen
         self._state = nxt
         self._done = nxt.t >= self.horizon
         return self._obs(nxt), float(reward), self._done, False, self._info(nxt)
@@ -169,8 +170,8 @@ class SubrationalEnv(gym.Env[np.ndarray, np.int64], Generic[S], abc.ABC):
         if self.render_mode is None:
             gym.logger.warn(
                 "You are calling render method without specifying any render mode. "
-                f'You can specify the render_mode at initialization, e.g. gym.make("{self.env_id}", '
-                'render_mode="ansi")'
+                "You can specify the render_mode at initialization, e.g. "
+                f'gym.make("{self.env_id}", render_mode="ansi")'
             )
             return None
         if self._state is None:

@@ -83,8 +83,10 @@ class MarshmallowEnv(SubrationalEnv[MarshmallowState]):
     >>> import gymnasium as gym
     >>> env = gym.make("Subrational/Marshmallow-v0", wait_minutes=3)
     >>> obs, info = env.reset(seed=0)
-    >>> env.unwrapped.describe(obs)
-    'You are alone with one marshmallow. If you wait 3 more minutes until the grown-up comes back, you get 2 marshmallows; if you eat it now, you get only this one.'
+    >>> import textwrap
+    >>> print(textwrap.fill(env.unwrapped.describe(obs), 80))
+    You are alone with one marshmallow. If you wait 3 more minutes until the grown-
+    up comes back, you get 2 marshmallows; if you eat it now, you get only this one.
     >>> for action in (Choice.WAIT, Choice.WAIT, Choice.WAIT):
     ...     obs, reward, terminated, truncated, info = env.step(action)
     >>> reward, terminated, info["status"]

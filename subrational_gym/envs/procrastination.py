@@ -102,8 +102,12 @@ class ProcrastinationEnv(SubrationalEnv[ProcrastinationState]):
     >>> import gymnasium as gym
     >>> env = gym.make("Subrational/Procrastination-v0", deadline_days=3, work_days_needed=1)
     >>> obs, info = env.reset(seed=0)
-    >>> env.unwrapped.describe(obs)
-    'Your report is due in 3 days and needs 1 day of writing; you have written 0 days so far. Writing today costs you 1.0 units of effort; playing instead is worth 1.0 units of fun. A finished report earns a grade worth 10.0; an unfinished one costs you 5.0.'
+    >>> import textwrap
+    >>> print(textwrap.fill(env.unwrapped.describe(obs), 80))
+    Your report is due in 3 days and needs 1 day of writing; you have written 0 days
+    so far. Writing today costs you 1.0 units of effort; playing instead is worth
+    1.0 units of fun. A finished report earns a grade worth 10.0; an unfinished one
+    costs you 5.0.
     >>> rewards = [env.step(a)[1] for a in (Activity.PLAY, Activity.PLAY, Activity.WRITE)]
     >>> rewards
     [1.0, 1.0, 8.0]
