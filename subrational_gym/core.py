@@ -61,6 +61,7 @@ class SubrationalEnv(gym.Env[np.ndarray, np.int64], Generic[S], abc.ABC):
         self._obs_cache: dict[S, np.ndarray] = {}
         self._outcome_cache: dict[tuple[S, int], tuple[Outcome, ...]] = {}
         self._model: TabularModel | None = None
+        self._default_start: tuple[tuple[float, S], ...] | None = None
 
     # ------------------------------------------------------------------ hooks
     @property
@@ -129,8 +130,13 @@ class SubrationalEnv(gym.Env[np.ndarray, np.int64], Generic[S], abc.ABC):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start a new episode; see the class docstring for the ``options`` accepted."""
         super().reset(seed=seed)
-        outcomes = self._initial_outcomes(options or {})
-        self._state = self._draw([(p, s) for p, s in outcomes])
+        if options:
+            outcomes = tuple(self._initial_outcomes(options))
+        else:
+            if self._default_start is None:
+                self._default_start = tuple(self._initial_outcomes({}))
+            outcomes = self._default_start
+        self._state = self._draw(outcomes)
         self._done = False
         return self._obs(self._state), self._info(self._state)
 

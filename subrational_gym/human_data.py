@@ -1,0 +1,204 @@
+"""Published human figures for the four games, and a fidelity score against them.
+
+Each :class:`HumanFigure` is one number (or range) from a human study, the source
+that reports it, and the behavioural quantity of :func:`~subrational_gym.evaluation.
+behaviour_summary` it is compared with. :func:`fidelity` scores how close a policy's
+behaviour is to those figures.
+
+The scale. For each figure, the distance ``d`` from the policy's value to the human
+value (to the nearest end of the range, 0 inside it) is converted to a score
+``max(0, 1 - d / tolerance)``: 1 means the policy matches the human figure, 0 means it
+is off by at least ``tolerance`` (a probability tolerance of 0.5 unless stated). A
+game's score is the mean over its figures; the overall score is the mean over games.
+The scores compare behaviour with a handful of published aggregates, not with
+individual data: read them as a coarse, documented yardstick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from subrational_gym.errors import ParameterError
+
+#: Extracts the comparable number from a behaviour summary.
+Extractor = Callable[[Mapping[str, Any]], float | None]
+
+
+@dataclass(frozen=True)
+class HumanFigure:
+    """One published human figure.
+
+    Attributes:
+        game: ``"ultimatum"``, ``"marshmallow"``, ``"double_or_nothing"`` or
+            ``"procrastination"``.
+        quantity: What is measured, in words.
+        low: Lower end of the human value (equal to ``high`` for a point).
+        high: Upper end of the human value.
+        source: The study that reports it.
+        key: Machine name of the compared quantity.
+        persona: The persona whose behaviour is compared (None: any policy of the game).
+        tolerance: Distance at which the score reaches 0.
+        note: How the figure maps onto the game.
+    """
+
+    game: str
+    quantity: str
+    low: float
+    high: float
+    source: str
+    key: str
+    persona: str | None = None
+    tolerance: float = 0.5
+    note: str = ""
+
+    def score(self, value: float | None) -> float | None:
+        """Score in [0, 1] of a policy value against this figure (None if undefined)."""
+        if value is None or not np.isfinite(value):
+            return None
+        d = max(self.low - value, 0.0, value - self.high)
+        return float(max(0.0, 1.0 - d / self.tolerance))
+
+
+def _acceptance_at(share: float) -> Extractor:
+    def extract(summary: Mapping[str, Any]) -> float | None:
+        shares = np.asarray(summary["offer_share"])
+        i = int(np.argmin(np.abs(shares - share)))
+        return float(summary["acceptance"][i]) if abs(shares[i] - share) < 0.051 else None
+
+    return extract
+
+
+def _mean_acceptance_below(share: float) -> Extractor:
+    def extract(summary: Mapping[str, Any]) -> float | None:
+        shares = np.asarray(summary["offer_share"])
+        low = (shares > 0) & (shares < share)
+        return float(np.mean(np.asarray(summary["acceptance"])[low])) if low.any() else None
+
+    return extract
+
+
+def _last_days_start(summary: Mapping[str, Any]) -> float | None:
+    # Share of students who start writing in the second half of the available time.
+    start = np.asarray(summary["start_distribution"])
+    half = len(start) // 2
+    return float(start[half:].sum() + summary["never_start"])
+
+
+EXTRACTORS: dict[str, Extractor] = {
+    "acceptance_at_0": _acceptance_at(0.0),
+    "acceptance_at_10pct": _acceptance_at(0.1),
+    "acceptance_at_20pct": _acceptance_at(0.2),
+    "acceptance_at_50pct": _acceptance_at(0.5),
+    "acceptance_below_30pct": _mean_acceptance_below(0.3),
+    "waited_full": lambda s: s["waited_full"],
+    "gave_in_midway_share": lambda s: (
+        s["gave_in_midway"] / (1.0 - s["waited_full"]) if s["waited_full"] < 1.0 else None
+    ),
+    "gamble_first_round": lambda s: s["gamble_probability"][0],
+    "start_late": _last_days_start,
+}
+
+HUMAN_FIGURES: tuple[HumanFigure, ...] = (
+    HumanFigure(
+        "ultimatum", "acceptance of a 0% offer", 0.0, 0.0,
+        "Henrich et al. strategy-method data, CORE Econ unit 4.12", "acceptance_at_0",
+        note="nobody accepts an offer of nothing"),
+    HumanFigure(
+        "ultimatum", "acceptance of a 10% offer (US students)", 0.58, 0.58,
+        "Henrich et al. strategy-method data, CORE Econ unit 4.12", "acceptance_at_10pct",
+        note="Orma farmers in Kenya: 2%"),
+    HumanFigure(
+        "ultimatum", "acceptance of a 20% offer (US students)", 0.70, 0.70,
+        "Henrich et al. strategy-method data, CORE Econ unit 4.12", "acceptance_at_20pct",
+        note="Orma farmers in Kenya: about 10%"),
+    HumanFigure(
+        "ultimatum", "acceptance of offers below 30% of the pie", 0.4, 0.6,
+        "Nowak, Page and Sigmund 2000 (Science), summary of many studies; Camerer 2003",
+        "acceptance_below_30pct", note="about half of responders reject offers below 30%"),
+    HumanFigure(
+        "ultimatum", "acceptance of an equal split", 1.0, 1.0,
+        "Henrich et al. strategy-method data, CORE Econ unit 4.12", "acceptance_at_50pct"),
+    HumanFigure(
+        "marshmallow", "4-year-olds waiting the full 10 minutes", 0.28, 0.70,
+        "Lamm et al. 2018 (Child Development): 28% German, 70% Nso children",
+        "waited_full", persona="child-4"),
+    HumanFigure(
+        "marshmallow", "3-year-olds waiting the full time", 0.0, 0.35,
+        "Developmental Psychobiology 2014, literature summary: most 3-year-olds take the "
+        "immediate reward", "waited_full", persona="child-3"),
+    HumanFigure(
+        "marshmallow", "children who give in, doing so after waiting a while", 0.5, 1.0,
+        "Mischel and Ebbesen 1970: those who gave in did so after 5.72 of 15 minutes on "
+        "average", "gave_in_midway_share",
+        note="share of giving-in that happens after the first minute"),
+    HumanFigure(
+        "double_or_nothing", "gambling the winnings at fair odds (gains)", 0.0, 0.45,
+        "Kahneman and Tversky 1979: risk aversion for gains; Thaler and Johnson 1990: 43% "
+        "take a fair gamble without prior gains", "gamble_first_round",
+        note="the house-money effect raises this to 70% after a prior $30 gain"),
+    HumanFigure(
+        "procrastination", "students who procrastinate", 0.80, 0.95,
+        "Steel 2007 (Psychological Bulletin 133:65): 80 to 95% of college students",
+        "start_late", note="procrastinating = starting in the second half of the time"),
+)
+
+
+def figures_for(game: str) -> list[HumanFigure]:
+    """The human figures of ``game``.
+
+    Raises:
+        ParameterError: for an unknown game.
+    """
+    games = {f.game for f in HUMAN_FIGURES}
+    if game not in games:
+        raise ParameterError(f"unknown game {game!r}; expected one of {sorted(games)}")
+    return [f for f in HUMAN_FIGURES if f.game == game]
+
+
+@dataclass(frozen=True)
+class FigureScore:
+    """A policy's value and score against one human figure."""
+
+    figure: HumanFigure
+    value: float | None
+    score: float | None
+
+
+def score_figures(
+    game: str, summaries: Mapping[str | None, Mapping[str, Any]]
+) -> list[FigureScore]:
+    """Score behaviour summaries against the human figures of ``game``.
+
+    Args:
+        game: The game.
+        summaries: Behaviour summary per persona name; the entry under ``None`` (or the
+            only entry) is used for figures that name no persona. Figures whose persona
+            has no summary are skipped.
+    """
+    default = summaries.get(None)
+    if default is None and len(summaries) == 1:
+        default = next(iter(summaries.values()))
+    scores = []
+    for figure in figures_for(game):
+        summary = default if figure.persona is None else summaries.get(figure.persona)
+        if summary is None:
+            continue
+        value = EXTRACTORS[figure.key](summary)
+        scores.append(FigureScore(figure, value, figure.score(value)))
+    return scores
+
+
+def game_fidelity(scores: Sequence[FigureScore]) -> float | None:
+    """Mean score over the figures that could be scored (None if none could)."""
+    values = [s.score for s in scores if s.score is not None]
+    return float(np.mean(values)) if values else None
+
+
+def overall_fidelity(per_game: Mapping[str, float | None]) -> float | None:
+    """Mean of the per-game scores that exist."""
+    values = [v for v in per_game.values() if v is not None]
+    return float(np.mean(values)) if values else None

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+
+import subrational_gym
+from subrational_gym import human_data, policies
+from subrational_gym.errors import ParameterError
+from subrational_gym.evaluation import behaviour_summary
+
+
+def test_every_figure_has_source_and_extractor():
+    for fig in human_data.HUMAN_FIGURES:
+        assert fig.source and fig.low <= fig.high and fig.key in human_data.EXTRACTORS
+
+
+def test_score_scale():
+    fig = human_data.HumanFigure("ultimatum", "q", 0.4, 0.6, "s", "waited_full", tolerance=0.5)
+    assert fig.score(0.5) == 1.0 and fig.score(0.4) == 1.0
+    assert fig.score(0.65) == pytest.approx(0.9)
+    assert fig.score(1.2) == 0.0 and fig.score(None) is None
+
+
+def test_fehr_schmidt_closer_to_humans_than_income_maximiser():
+    g = subrational_gym.make_env("ultimatum")
+
+    def fidelity(policy):
+        scores = human_data.score_figures("ultimatum", {None: behaviour_summary(g, policy)})
+        return human_data.game_fidelity(scores)
+
+    assert fidelity(policies.fehr_schmidt_population(g)) > fidelity(policies.income_maximiser(g))
+
+
+def test_persona_figures_are_skipped_without_that_persona():
+    g = subrational_gym.make_env("marshmallow")
+    summary = behaviour_summary(g, policies.beta_delta(g, beta=0.6, temperature=0.3))
+    scores = human_data.score_figures("marshmallow", {"child-4": summary, "other": summary})
+    assert [s.figure.persona for s in scores] == ["child-4"]
+
+
+def test_overall_and_errors():
+    assert human_data.overall_fidelity({"a": 1.0, "b": 0.0, "c": None}) == 0.5
+    with pytest.raises(ParameterError, match="unknown game 'chess'"):
+        human_data.figures_for("chess")
