@@ -41,3 +41,15 @@ def test_overall_and_errors():
     assert human_data.overall_fidelity({"a": 1.0, "b": 0.0, "c": None}) == 0.5
     with pytest.raises(ParameterError, match="unknown game 'chess'"):
         human_data.figures_for("chess")
+
+
+def test_interquartile_mean_and_bootstrap():
+    from subrational_gym.aggregate import aggregate, interquartile_mean
+
+    assert interquartile_mean([1.0, 2.0, 3.0, 4.0]) == 2.5
+    assert interquartile_mean([5.0]) == 5.0
+    assert interquartile_mean([0, 0, 0, 0, 100, 100, 100, 100]) == 50.0
+    agg = aggregate([0.1, 0.2, 0.3, 0.4, 10.0], seed=0)
+    assert agg.ci_low <= agg.iqm <= agg.ci_high and agg.n_runs == 5
+    assert agg.iqm < 1.0  # the outlier is trimmed
+    assert aggregate([0.1, 0.2, 0.3], seed=1) == aggregate([0.1, 0.2, 0.3], seed=1)
