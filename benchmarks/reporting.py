@@ -1,0 +1,123 @@
+"""Shared reporting for benchmark scripts: behaviour plots with human figures, Markdown tables.
+
+Plots are written with matplotlib's Agg backend (no display needed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from subrational_gym.human_data import figures_for  # noqa: E402
+
+TITLES = {
+    "ultimatum": "Ultimatum game: acceptance by offer",
+    "marshmallow": "Marshmallow test: still waiting, by minute",
+    "double_or_nothing": "Double or nothing: gambling, by round",
+    "procrastination": "Procrastination: started writing, by day",
+}
+
+
+def _curve(game: str, summary: Mapping[str, Any]) -> tuple[list[float], list[float]]:
+    if game == "ultimatum":
+        return summary["offer_share"], summary["acceptance"]
+    if game == "marshmallow":
+        return summary["minute"], [1.0 - p for p in summary["eaten_by_minute"]]
+    if game == "double_or_nothing":
+        return summary["round"], summary["gamble_probability"]
+    start = summary["start_distribution"]
+    cumulative = [sum(start[: i + 1]) for i in range(len(start))]
+    return summary["day"], cumulative
+
+
+_AXES = {
+    "ultimatum": ("offer (share of the pie)", "P(accept)"),
+    "marshmallow": ("minute", "P(still waiting)"),
+    "double_or_nothing": ("round", "P(gamble | still playing)"),
+    "procrastination": ("day", "P(started writing by this day)"),
+}
+
+
+def _human_overlay(ax: Any, game: str, xs: Sequence[float]) -> None:
+    """Draw the human figures that map onto the curve's axes."""
+    points = {"acceptance_at_0": 0.0, "acceptance_at_10pct": 0.1, "acceptance_at_20pct": 0.2,
+              "acceptance_at_50pct": 0.5}
+    labelled = False
+    for fig in figures_for(game):
+        label = None if labelled else "human studies"
+        if fig.key in points:
+            ax.errorbar([points[fig.key]], [(fig.low + fig.high) / 2],
+                        yerr=[[(fig.high - fig.low) / 2]], fmt="k*", ms=11, label=label)
+        elif fig.key == "acceptance_below_30pct":
+            ax.fill_between([0.05, 0.25], fig.low, fig.high, color="grey", alpha=0.25,
+                            label=label)
+        elif fig.key == "waited_full" and fig.persona == "child-4":
+            ax.errorbar([xs[-1]], [(fig.low + fig.high) / 2], yerr=[[(fig.high - fig.low) / 2]],
+                        fmt="k*", ms=11, capsize=4, label=label and "human: 4-year-olds")
+        elif fig.key == "gamble_first_round":
+            ax.errorbar([1], [(fig.low + fig.high) / 2], yerr=[[(fig.high - fig.low) / 2]],
+                        fmt="k*", ms=11, capsize=4, label=label)
+        elif fig.key == "start_late":
+            half = len(xs) // 2
+            ax.fill_between([xs[0], xs[half - 1]], 0, 1 - fig.high, color="grey", alpha=0.25,
+                            label=label and "human: 5-20% start in the first half")
+        else:
+            continue
+        labelled = True
+
+
+def plot_behaviour(game: str, curves: Mapping[str, Mapping[str, Any]], path: Path) -> Path:
+    """Plot each policy's behaviour curve in ``game`` with the human figures overlaid."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    xs: Sequence[float] = []
+    for i, (label, summary) in enumerate(curves.items()):
+        xs, ys = _curve(game, summary)
+        style = "-o" if i < 10 else "--"
+        ax.plot(xs, ys, style, ms=3, lw=1.4, label=label)
+    if xs:
+        _human_overlay(ax, game, xs)
+    ax.set_title(TITLES[game])
+    ax.set_xlabel(_AXES[game][0])
+    ax.set_ylabel(_AXES[game][1])
+    ax.set_ylim(-0.03, 1.03)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best", ncol=2)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub-flavoured Markdown table; floats shown with 3 decimals."""
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.3f}"
+        return "" if v is None else str(v)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A fixed-width text table for the terminal."""
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.3f}"
+        return "-" if v is None else str(v)
+
+    cells = [list(map(str, headers))] + [[cell(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    out = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(out)
