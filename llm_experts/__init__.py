@@ -1,0 +1,76 @@
+"""LLM persona experts for subrational-gym.
+
+A language model (the embedded llama.cpp Gemma 270M, or any OpenAI-compatible endpoint) plays
+a persona in a Subrational game; its answers become an action distribution per state, usable
+as an imitation / stable-baselines3 policy. Importing this package does not start a server;
+the embedded one starts on first use.
+"""
+
+from __future__ import annotations
+
+from llm_experts.cache import AnswerCache, ProvenanceLog, ProvenanceRecord
+from llm_experts.client import (
+    LLMClient,
+    ParsedAnswer,
+    RetryPolicy,
+    SampleResult,
+    ScoreResult,
+    Usage,
+    parse_answer,
+)
+from llm_experts.demonstrations import load_demonstrations, save_demonstrations
+from llm_experts.errors import (
+    CacheCorruptError,
+    ConfigurationError,
+    DemonstrationFileError,
+    InvalidAnswerError,
+    InvalidStateError,
+    LLMExpertError,
+    ModelCallError,
+    ServerStartError,
+)
+from llm_experts.personas import PRESETS, Persona, custom_persona, get_persona
+from llm_experts.prompts import PROMPT_VERSIONS, Prompt, build_prompt
+from llm_experts.server import EmbeddedServer, default_server
+
+__all__ = [
+    "PRESETS",
+    "PROMPT_VERSIONS",
+    "AnswerCache",
+    "CacheCorruptError",
+    "ConfigurationError",
+    "DemonstrationFileError",
+    "EmbeddedServer",
+    "InvalidAnswerError",
+    "InvalidStateError",
+    "LLMClient",
+    "LLMExpert",
+    "LLMExpertError",
+    "ModelCallError",
+    "ParsedAnswer",
+    "Persona",
+    "Prompt",
+    "ProvenanceLog",
+    "ProvenanceRecord",
+    "RetryPolicy",
+    "SampleResult",
+    "ScoreResult",
+    "ServerStartError",
+    "Usage",
+    "build_prompt",
+    "custom_persona",
+    "default_server",
+    "get_persona",
+    "load_demonstrations",
+    "parse_answer",
+    "save_demonstrations",
+]
+
+
+def __getattr__(name: str) -> object:
+    # LLMExpert needs subrational_gym; import it lazily so the client layer works without it.
+    if name == "LLMExpert":
+        from llm_experts.expert import LLMExpert
+
+        return LLMExpert
+    raise AttributeError(f"module 'llm_experts' has no attribute {name!r}")

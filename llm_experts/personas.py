@@ -1,0 +1,160 @@
+"""Personas the model role-plays, with the presets of Coletta et al. (2024).
+
+A persona is a character (by default "Jerry", as in the paper) with traits phrased so they
+read both as "Jerry is <traits>." and "You are Jerry, <traits>."
+
+Example:
+    >>> get_persona("fairness").third_person()
+    'Jerry is an adult who cares a lot about fairness.'
+    >>> get_persona("child-4", game="marshmallow").attributes["age"]
+    4
+
+References:
+    Coletta, A., Dwarakanath, K., Liu, P., Vyetrenko, S., Balch, T. (2024). LLM-driven
+    imitation of subrational behavior: Illusion or reality? arXiv:2402.08755.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from llm_experts.errors import ConfigurationError
+
+__all__ = ["GAMES", "PRESETS", "Persona", "custom_persona", "get_persona", "preset_names"]
+
+GAMES = ("ultimatum", "marshmallow", "double_or_nothing", "procrastination")
+
+
+@dataclass(frozen=True)
+class Persona:
+    """A character the model plays.
+
+    Attributes:
+        name: Short identifier (``"fairness"``, ``"child-4"``), part of cache provenance.
+        traits: Who the character is, as a noun phrase: ``"a 4-year-old child"``.
+        character: The character's first name.
+        attributes: Structured attributes (age, GPA, ...) for analysis.
+        game: The game this persona is meant for, or None if any.
+    """
+
+    name: str
+    traits: str
+    character: str = "Jerry"
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    game: str | None = None
+
+    def __post_init__(self) -> None:
+        for label, value in (("name", self.name), ("traits", self.traits)):
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigurationError(
+                    f"persona {label} must be a non-empty string, got {value!r}"
+                )
+        if not self.character.strip() or '"' in self.character:
+            raise ConfigurationError(
+                f"persona character must be a name without quotes, got {self.character!r}"
+            )
+        if self.game is not None and self.game not in GAMES:
+            raise ConfigurationError(
+                f"persona game must be None or one of {GAMES}, got {self.game!r}"
+            )
+        object.__setattr__(self, "attributes", MappingProxyType(dict(self.attributes)))
+
+    def third_person(self) -> str:
+        """Return ``"Jerry is <traits>."``."""
+        return f"{self.character} is {self.traits.rstrip('.')}."
+
+    def second_person(self) -> str:
+        """Return ``"You are Jerry, <traits>."``."""
+        return f"You are {self.character}, {self.traits.rstrip('.')}."
+
+
+def _presets() -> dict[str, Persona]:
+    presets = [
+        Persona(
+            "fairness",
+            "an adult who cares a lot about fairness",
+            game="ultimatum",
+            attributes={"motive": "fairness"},
+        ),
+        Persona(
+            "income",
+            "an adult who only wants to make as much money as possible",
+            game="ultimatum",
+            attributes={"motive": "income"},
+        ),
+        Persona(
+            "cautious",
+            "a cautious adult who dislikes taking risks",
+            game="double_or_nothing",
+            attributes={"risk": "averse"},
+        ),
+        Persona(
+            "risk-seeking",
+            "an adult who loves taking risks for a bigger prize",
+            game="double_or_nothing",
+            attributes={"risk": "seeking"},
+        ),
+    ]
+    presets += [
+        Persona(
+            f"child-{age}", f"a {age}-year-old child", game="marshmallow", attributes={"age": age}
+        )
+        for age in range(2, 7)
+    ]
+    presets += [
+        Persona(
+            f"gpa-{gpa:.1f}",
+            f"a college student with a GPA of {gpa:.1f} out of 4.0",
+            game="procrastination",
+            attributes={"gpa": gpa},
+        )
+        for gpa in (2.0, 3.0, 4.0)
+    ]
+    return {p.name: p for p in presets}
+
+
+PRESETS: Mapping[str, Persona] = MappingProxyType(_presets())
+
+
+def preset_names(game: str | None = None) -> tuple[str, ...]:
+    """Names of the presets, for ``game`` only if given."""
+    return tuple(n for n, p in PRESETS.items() if game is None or p.game == game)
+
+
+def get_persona(persona: str | Persona, *, game: str | None = None) -> Persona:
+    """Return a preset by name (or ``persona`` itself), checking it fits ``game``.
+
+    Args:
+        persona: A preset name or a :class:`Persona`.
+        game: The game it will play; a preset made for another game is refused.
+
+    Raises:
+        ConfigurationError: Unknown name (the message lists the valid ones), or a preset made
+            for another game.
+    """
+    if isinstance(persona, Persona):
+        return persona
+    if persona not in PRESETS:
+        valid = preset_names(game) or preset_names()
+        raise ConfigurationError(
+            f"unknown persona {persona!r}; expected one of {list(valid)}"
+            + (f" for {game}" if game else "")
+            + ", or build your own with custom_persona(name, traits)"
+        )
+    preset = PRESETS[persona]
+    if game is not None and preset.game is not None and preset.game != game:
+        raise ConfigurationError(
+            f"persona {persona!r} is made for {preset.game}, not {game}; use one of "
+            f"{list(preset_names(game))} or custom_persona(...)"
+        )
+    return preset
+
+
+def custom_persona(
+    name: str, traits: str, *, character: str = "Jerry", game: str | None = None, **attributes: Any
+) -> Persona:
+    """Build a free-form persona, e.g. ``custom_persona("nurse", "a nurse aged 40", age=40)``."""
+    return Persona(name, traits, character=character, attributes=attributes, game=game)
