@@ -72,14 +72,27 @@ def _human_overlay(ax: Any, game: str, xs: Sequence[float]) -> None:
         labelled = True
 
 
-def plot_behaviour(game: str, curves: Mapping[str, Mapping[str, Any]], path: Path) -> Path:
-    """Plot each policy's behaviour curve in ``game`` with the human figures overlaid."""
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+def plot_behaviour(
+    game: str,
+    curves: Mapping[str, Mapping[str, Any]],
+    path: Path,
+    *,
+    styles: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Path:
+    """Plot each policy's behaviour curve in ``game`` with the human figures overlaid.
+
+    Args:
+        game: The game.
+        curves: Behaviour summary per legend label.
+        path: PNG to write.
+        styles: Optional matplotlib line keyword arguments per label.
+    """
+    fig, ax = plt.subplots(figsize=(8, 4.8))
     xs: Sequence[float] = []
-    for i, (label, summary) in enumerate(curves.items()):
+    for label, summary in curves.items():
         xs, ys = _curve(game, summary)
-        style = "-o" if i < 10 else "--"
-        ax.plot(xs, ys, style, ms=3, lw=1.4, label=label)
+        style = {"marker": "o", "ls": "-", **dict((styles or {}).get(label, {}))}
+        ax.plot(xs, ys, ms=3, lw=1.4, label=label, **style)
     if xs:
         _human_overlay(ax, game, xs)
     ax.set_title(TITLES[game])
@@ -87,7 +100,7 @@ def plot_behaviour(game: str, curves: Mapping[str, Mapping[str, Any]], path: Pat
     ax.set_ylabel(_AXES[game][1])
     ax.set_ylim(-0.03, 1.03)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="best", ncol=2)
+    ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -1,0 +1,654 @@
+"""The paper replication and the project's main job (``make demo``).
+
+For each game of Coletta et al. 2024 and each of its personas: tabulate the LLM expert
+(the embedded model by default, any OpenAI-compatible endpoint by flag), roll out
+demonstrations, train BC, GAIL, AIRL and distribution matching over several seeds,
+train the exponential-discount baselines (value iteration over a gamma sweep, PPO and
+DQN), evaluate everything exactly on the game's tabular model, check the paper's four
+findings, and score every policy against published human figures.
+
+Run::
+
+    python -m benchmarks.replicate                       # demo budget, embedded model
+    python -m benchmarks.replicate --budget full         # the full budget
+    python -m benchmarks.replicate --base-url http://host:8000/v1 --model my-model
+
+Writes under ``--out`` (default ``results/``): ``summary.json`` (stable shape: model,
+endpoint, finished_at, wall_seconds, findings, fidelity), ``perf.json``,
+``report.md``, ``plots/<game>.png`` and the full record ``runs/<time>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import subrational_gym
+from benchmarks import env_speed, reporting
+from llm_experts import LLMExpert
+from llm_experts.personas import preset_names
+from llm_experts.prompts import PROMPT_VERSIONS
+from subrational_gym import findings, human_data, policies
+from subrational_gym.aggregate import aggregate
+from subrational_gym.evaluation import behaviour_summary, total_variation
+from subrational_gym.learners import generate_demonstrations, seed_everything, train
+from subrational_gym.policies import TabularPolicy
+from subrational_gym.registration import ENV_IDS
+
+GAMES = ("ultimatum", "marshmallow", "double_or_nothing", "procrastination")
+IMITATION = ("bc", "distribution_matching", "gail", "airl")
+#: The learner of Coletta et al. 2024; its results decide each finding's verdict.
+PAPER_LEARNER = "distribution_matching"
+GAMMAS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+#: Persona used for human figures that name no persona (the general population).
+DEFAULT_PERSONA = {"ultimatum": "fairness", "marshmallow": "child-4",
+                   "double_or_nothing": "cautious", "procrastination": "gpa-3.0"}
+#: Gamma of the headline RL baselines (PPO, DQN) in tables and plots.
+RL_GAMMA = 0.99
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """How much work one run does.
+
+    Attributes:
+        n_episodes: Demonstration episodes per persona and seed.
+        seeds: Seeds of demonstrations and of BC / distribution matching.
+        adversarial_seeds: Seeds of GAIL and AIRL (slower; may be fewer).
+        steps: Budget of each learner in its own unit (see ``subrational_gym.learners``).
+        perf_env_steps: Steps per env in the speed comparison with FrozenLake.
+    """
+
+    n_episodes: int
+    seeds: tuple[int, ...]
+    adversarial_seeds: tuple[int, ...]
+    steps: Mapping[str, int | None]
+    perf_env_steps: int
+
+
+BUDGETS: dict[str, Budget] = {
+    # A smoke test of the whole pipeline, seconds per game.
+    "tiny": Budget(20, (0,), (0,), {"bc": 2, "distribution_matching": 30, "gail": 512,
+                                    "airl": 512, "ppo": 512, "dqn": 512}, 500),
+    # make demo: under 10 minutes on 2 cores after installation.
+    "demo": Budget(200, (0, 1, 2), (0,), {"bc": 20, "distribution_matching": 600,
+                                          "gail": 6144, "airl": 6144, "ppo": 10_000,
+                                          "dqn": 10_000}, 20_000),
+    # The learners' tuned defaults (benchmarks/learner_fidelity.py), five seeds.
+    "full": Budget(500, (0, 1, 2, 3, 4), (0, 1, 2, 3, 4),
+                   {k: None for k in ("bc", "distribution_matching", "gail", "airl", "ppo",
+                                      "dqn")}, 100_000),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Args:
+    """Command-line arguments.
+
+    Attributes:
+        budget: ``tiny``, ``demo`` or ``full`` (see :data:`BUDGETS`).
+        games: Games to run.
+        model: Model name; default the embedded Gemma 3 270M (or ``$SUBRATIONAL_LLM_MODEL``).
+        base_url: OpenAI-compatible endpoint; default ``$OPENAI_BASE_URL`` or the embedded
+            server.
+        mode: ``score`` (label log-probabilities) or ``sample`` (10 answers per state).
+        cache: SQLite answer cache; default the user cache directory.
+        out: Output folder.
+        perf: Also run the performance benchmark.
+        progress: Show progress bars.
+    """
+
+    budget: str = "demo"
+    games: tuple[str, ...] = GAMES
+    model: str | None = None
+    base_url: str | None = None
+    mode: str = "score"
+    cache: Path | None = None
+    out: Path = Path("results")
+    perf: bool = True
+    progress: bool = True
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Args:
+    """Parse the command line into :class:`Args`."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--budget", choices=sorted(BUDGETS),
+                        default=os.environ.get("SUBRATIONAL_BUDGET", "demo"))
+    parser.add_argument("--games", nargs="+", choices=GAMES, default=list(GAMES))
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--base-url", default=None)
+    parser.add_argument("--mode", choices=("score", "sample"), default="score")
+    parser.add_argument("--cache", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--no-perf", action="store_true", help="skip the performance benchmark")
+    parser.add_argument("--no-progress", action="store_true")
+    ns = parser.parse_args(argv)
+    return Args(budget=ns.budget, games=tuple(ns.games), model=ns.model, base_url=ns.base_url,
+                mode=ns.mode, cache=ns.cache, out=ns.out, perf=not ns.no_perf,
+                progress=not ns.no_progress)
+
+
+# --------------------------------------------------------------------------- helpers
+def _log(message: str) -> None:
+    print(message, flush=True)
+
+
+def _versions() -> dict[str, str]:
+    names = ["subrational-gym", "gymnasium", "numpy", "torch", "imitation",
+             "stable-baselines3", "openai", "xllamacpp"]
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _mean_policy(pols: Sequence[TabularPolicy], name: str) -> TabularPolicy:
+    probs = np.mean([p.probs for p in pols], axis=0)
+    return TabularPolicy(pols[0].model, probs, name=name)
+
+
+def key_metric(game: str, summary: Mapping[str, Any]) -> float | None:
+    """The one number per game that the tables aggregate over seeds."""
+    if game == "ultimatum":
+        shares = np.asarray(summary["offer_share"])
+        acc = np.asarray(summary["acceptance"])
+        return float(acc[(shares > 0) & (shares < 0.3)].mean())
+    if game == "marshmallow":
+        return float(summary["waited_full"])
+    if game == "double_or_nothing":
+        return float(summary["expected_rounds_gambled"])
+    if summary.get("commit_probability") is not None:
+        return float(summary["commit_probability"])
+    return summary["mean_start_day"]
+
+
+KEY_METRIC_NAME = {
+    "ultimatum": "P(accept) of offers below 30%",
+    "marshmallow": "P(wait the full time)",
+    "double_or_nothing": "expected rounds gambled",
+    "procrastination": "mean start day (variant: P(commit))",
+}
+
+
+@dataclasses.dataclass
+class Setting:
+    """One game variant: its env kwargs and label."""
+
+    game: str
+    variant: str
+    env_kwargs: dict[str, Any]
+
+    @property
+    def env_id(self) -> str:
+        """Registered id of the game."""
+        return ENV_IDS[self.game]
+
+
+def settings_for(game: str) -> list[Setting]:
+    """The variants of ``game`` the replication runs."""
+    if game == "procrastination":
+        return [Setting(game, "plain", {}),
+                Setting(game, "self_imposed_deadline", {"self_imposed_deadline": True})]
+    return [Setting(game, "plain", {})]
+
+
+def reference_policies(game: subrational_gym.SubrationalEnv) -> list[TabularPolicy]:
+    """The closed-form behavioural models shown beside the LLM and the learners."""
+    name = game.game
+    if name == "ultimatum":
+        return [policies.income_maximiser(game), policies.inequity_averse_responder(game),
+                policies.fehr_schmidt_population(game)]
+    if name == "marshmallow":
+        return [policies.beta_delta(game, beta=b, temperature=0.3) for b in (0.5, 0.7, 0.9)]
+    if name == "double_or_nothing":
+        return [policies.income_maximiser(game), policies.prospect_theory_gambler(game)]
+    return [policies.beta_delta(game), policies.beta_delta(game, sophisticated=True)]
+
+
+# ------------------------------------------------------------------------- the run
+class Replication:
+    """One replication run; :meth:`run` does everything and writes the results."""
+
+    def __init__(self, args: Args) -> None:
+        self.args = args
+        self.budget = BUDGETS[args.budget]
+        self.started = time.time()
+        self.records: dict[str, Any] = {}
+        self.endpoint: str | None = None
+        self.model: str | None = None
+        self.train_times: dict[str, list[float]] = {}
+
+    def expert(self, setting: Setting, persona: str, **kwargs: Any) -> LLMExpert:
+        """The LLM expert of ``persona`` in ``setting``, with this run's endpoint and cache."""
+        kwargs.setdefault("mode", self.args.mode)
+        kwargs.setdefault("cache_path", self.args.cache)
+        return LLMExpert(setting.env_id, persona, env_kwargs=setting.env_kwargs,
+                         model=self.args.model, base_url=self.args.base_url,
+                         progress=self.args.progress, **kwargs)
+
+    def run_persona(self, setting: Setting, persona: str) -> dict[str, Any]:
+        """Tabulate one persona's expert, learn from it over seeds, evaluate."""
+        game = subrational_gym.make_env(setting.env_id, **setting.env_kwargs)
+        model = game.tabular_model()
+        expert = self.expert(setting, persona)
+        self.endpoint, self.model = expert.client.base_url, expert.client.model
+        report = expert.tabulate()
+        rec: dict[str, Any] = {
+            "persona": persona,
+            "tabulation": {"seconds": report.seconds, "model_calls": report.usage.model_calls,
+                           "cache_hits": report.usage.cache_hits,
+                           "decision_states": report.n_decision_states,
+                           "invalid_states": [dataclasses.asdict(s) for s in report.invalid]},
+        }
+        if not report.complete:
+            rec["error"] = (f"{len(report.invalid)} decision states have no valid answer; "
+                            f"no demonstrations were generated for this persona")
+            _log(f"    {persona}: {rec['error']}")
+            return rec
+        rec["expert"] = behaviour_summary(game, expert)
+        rec["learners"] = {}
+        learned: dict[str, list[TabularPolicy]] = {alg: [] for alg in IMITATION}
+        for seed in self.budget.seeds:
+            demos = generate_demonstrations(expert, setting.env_id, self.budget.n_episodes,
+                                            seed=seed, env_kwargs=setting.env_kwargs)
+            for alg in IMITATION:
+                if alg in ("gail", "airl") and seed not in self.budget.adversarial_seeds:
+                    continue
+                result = train(alg, demos, setting.env_id, env_kwargs=setting.env_kwargs,
+                               seed=seed, budget=self.budget.steps[alg])
+                dist = total_variation(model, expert, result.policy)
+                summary = behaviour_summary(game, result.policy)
+                self.train_times.setdefault(alg, []).append(result.record.train_seconds)
+                rec["learners"].setdefault(alg, {"runs": []})["runs"].append({
+                    "seed": seed, "tv_mean": dist.mean, "tv_max": dist.max,
+                    "train_seconds": result.record.train_seconds,
+                    "key_metric": key_metric(setting.game, summary),
+                    "budget": result.record.budget,
+                })
+                learned[alg].append(result.policy)
+        for alg, pols in learned.items():
+            if not pols:
+                continue
+            runs = rec["learners"][alg]["runs"]
+            mean_policy = _mean_policy(pols, f"{alg}:{persona}")
+            rec["learners"][alg].update({
+                "tv_mean": aggregate([r["tv_mean"] for r in runs]).to_dict(),
+                "key_metric": aggregate([r["key_metric"] for r in runs
+                                         if r["key_metric"] is not None] or [np.nan]).to_dict(),
+                "summary": behaviour_summary(game, mean_policy),
+            })
+        tv = {alg: rec["learners"][alg]["tv_mean"]["iqm"] for alg in rec["learners"]}
+        _log(f"    {persona}: {report.n_decision_states} states, "
+             f"{report.usage.model_calls} calls, {report.seconds:.1f}s; TV to expert "
+             + ", ".join(f"{a} {v:.3f}" for a, v in tv.items()))
+        return rec
+
+    def run_baselines(self, setting: Setting) -> dict[str, Any]:
+        """Exponential-discount baselines: exact over a gamma sweep, PPO and DQN at RL_GAMMA."""
+        game = subrational_gym.make_env(setting.env_id, **setting.env_kwargs)
+        out: dict[str, Any] = {"value_iteration": {}}
+        for gamma in GAMMAS:
+            pol = train("value_iteration", None, setting.env_id, env_kwargs=setting.env_kwargs,
+                        gamma=gamma).policy
+            out["value_iteration"][f"{gamma:g}"] = behaviour_summary(game, pol)
+        for alg in ("ppo", "dqn"):
+            seed = self.budget.seeds[0]
+            result = train(alg, None, setting.env_id, env_kwargs=setting.env_kwargs, seed=seed,
+                           budget=self.budget.steps[alg], gamma=RL_GAMMA)
+            self.train_times.setdefault(alg, []).append(result.record.train_seconds)
+            out[alg] = {"gamma": RL_GAMMA, "seed": seed, "budget": result.record.budget,
+                        "train_seconds": result.record.train_seconds,
+                        "summary": behaviour_summary(game, result.policy)}
+        out["references"] = {p.name: behaviour_summary(game, p)
+                             for p in reference_policies(game)}
+        return out
+
+    def run(self) -> dict[str, Any]:
+        """Run every game, then findings, fidelity, performance and the reports."""
+        seed_everything(0)
+        for name in self.args.games:
+            self.records[name] = {}
+            for setting in settings_for(name):
+                _log(f"[{name} / {setting.variant}] personas: "
+                     + ", ".join(preset_names(name)))
+                personas = {p: self.run_persona(setting, p) for p in preset_names(name)}
+                baselines = self.run_baselines(setting)
+                self.records[name][setting.variant] = {
+                    "env_id": setting.env_id, "env_kwargs": setting.env_kwargs,
+                    "personas": personas, "baselines": baselines}
+        found = [self.finding(name) for name in self.args.games]
+        fidelity = self.fidelity()
+        perf = self.performance() if self.args.perf else None
+        return self.write(found, fidelity, perf)
+
+    # ------------------------------------------------------------------ findings
+    def _learned(self, game: str, variant: str, alg: str) -> dict[str, Mapping[str, Any]]:
+        personas = self.records[game][variant]["personas"]
+        return {p: r["learners"][alg]["summary"] for p, r in personas.items()
+                if "learners" in r and alg in r["learners"]}
+
+    def _experts(self, game: str, variant: str) -> dict[str, Mapping[str, Any]]:
+        personas = self.records[game][variant]["personas"]
+        return {p: r["expert"] for p, r in personas.items() if "expert" in r}
+
+    def _summaries(self, game: str, variant: str, source: str) -> dict[str, Mapping[str, Any]]:
+        if source == "llm_expert":
+            return self._experts(game, variant)
+        return self._learned(game, variant, source)
+
+    def _check(self, game: str, source: str) -> findings.Finding:
+        learned = self._summaries(game, "plain", source)
+        base = self.records[game]["plain"]["baselines"]
+        vi = base["value_iteration"]
+        if game == "ultimatum":
+            rl = {"value_iteration(gamma=1)": vi["1"], "ppo": base["ppo"]["summary"],
+                  "dqn": base["dqn"]["summary"]}
+            return findings.ultimatum(learned["fairness"], learned["income"], rl)
+        if game == "marshmallow":
+            experts = self._experts(game, "plain")
+            age = {int(p.split("-")[1]): s for p, s in learned.items()}
+            exp_age = {int(p.split("-")[1]): s for p, s in experts.items()}
+            exponential = {f"value_iteration(gamma={g})": s for g, s in vi.items()}
+            return findings.marshmallow(exp_age, age, exponential)
+        if game == "double_or_nothing":
+            return findings.double_or_nothing(learned, vi["1"], persona="cautious")
+
+        def by_gpa(summaries: Mapping[str, Any]) -> dict[float, Any]:
+            return {float(p.split("-")[1]): s for p, s in summaries.items()}
+
+        variant = self.records[game]["self_imposed_deadline"]
+        exponential = {f"value_iteration(gamma={g})": s
+                       for g, s in variant["baselines"]["value_iteration"].items()}
+        return findings.procrastination(
+            by_gpa(learned), by_gpa(self._summaries(game, "self_imposed_deadline", source)),
+            by_gpa(self._experts(game, "self_imposed_deadline")), exponential,
+            deadline_days=subrational_gym.make_env(ENV_IDS[game]).deadline_days)
+
+    def finding(self, game: str) -> dict[str, Any]:
+        """The game's finding for the paper's learner, every other learner and the LLM."""
+        verdicts: dict[str, findings.Finding] = {}
+        for source in (*IMITATION, "llm_expert"):
+            try:
+                verdicts[source] = self._check(game, source)
+            except KeyError as err:
+                verdicts[source] = findings.Finding(
+                    game, "", False, {"missing persona": str(err)},
+                    "not checked: a persona has no valid demonstrations")
+        main = verdicts[PAPER_LEARNER]
+        record = main.to_dict()
+        record["learner"] = PAPER_LEARNER
+        record["by_source"] = {k: {"reproduced": v.reproduced, "numbers": v.numbers}
+                               for k, v in verdicts.items()}
+        status = "REPRODUCED" if main.reproduced else "not reproduced"
+        _log(f"[finding] {game}: {status} ({PAPER_LEARNER}); "
+             + ", ".join(f"{k}: {'yes' if v.reproduced else 'no'}" for k, v in verdicts.items()))
+        return record
+
+    # ------------------------------------------------------------------ fidelity
+    def fidelity(self) -> dict[str, Any]:
+        """Human-fidelity score per game and overall for every policy family."""
+        per_game: dict[str, dict[str, Any]] = {}
+        for game in self.args.games:
+            rec = self.records[game]["plain"]
+            sources: dict[str, dict[str | None, Mapping[str, Any]]] = {}
+            experts = self._experts(game, "plain")
+            if experts:
+                sources["llm_expert"] = {**experts, None: experts.get(DEFAULT_PERSONA[game])}
+            for alg in IMITATION:
+                learned = self._learned(game, "plain", alg)
+                if learned:
+                    sources[alg] = {**learned, None: learned.get(DEFAULT_PERSONA[game])}
+            base = rec["baselines"]
+            sources[f"value_iteration(gamma={RL_GAMMA})"] = {
+                None: base["value_iteration"][f"{RL_GAMMA:g}"]}
+            sources["ppo"] = {None: base["ppo"]["summary"]}
+            sources["dqn"] = {None: base["dqn"]["summary"]}
+            for name, summary in base["references"].items():
+                sources[f"theory: {name}"] = {None: summary}
+            per_game[game] = {}
+            for source, summaries in sources.items():
+                summaries = {k: v for k, v in summaries.items() if v is not None}
+                scores = human_data.score_figures(game, summaries)
+                per_game[game][source] = {
+                    "score": human_data.game_fidelity(scores),
+                    "figures": [{"quantity": s.figure.quantity, "human": [s.figure.low,
+                                 s.figure.high], "policy": s.value, "score": s.score,
+                                 "source": s.figure.source} for s in scores]}
+        families = sorted({s for g in per_game.values() for s in g
+                           if not s.startswith("theory:")})
+        overall = {f: human_data.overall_fidelity(
+            {g: per_game[g][f]["score"] for g in per_game if f in per_game[g]})
+            for f in families}
+        return {"per_game": {g: {s: v["score"] for s, v in d.items()}
+                             for g, d in per_game.items()},
+                "overall": overall, "details": per_game,
+                "scale": human_data.__doc__.split("The scale. ")[1].split("\n\n")[0]
+                .replace("\n", " ")}
+
+    # --------------------------------------------------------------- performance
+    def performance(self) -> dict[str, Any]:
+        """Env speed, LLM calls per state, cold tabulation time, second-run calls."""
+        _log("[perf] env speed against FrozenLake-v1, LLM calls and tabulation time")
+        speed = env_speed.measure(self.budget.perf_env_steps)
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = Path(tmp) / "perf.sqlite"
+            ult = Setting("ultimatum", "plain", {})
+            score = self.expert(ult, "fairness", cache_path=fresh, mode="score")
+            score.tabulate()
+            sample = self.expert(ult, "fairness", cache_path=Path(tmp) / "sample.sqlite",
+                                 mode="sample", n_samples=10)
+            sample_report = sample.tabulate()
+            n_states = int(score.model.decision_mask.sum())
+            one = {g: DEFAULT_PERSONA[g] for g in GAMES}
+            cold = Path(tmp) / "cold.sqlite"
+            start = time.perf_counter()
+            first_calls = 0
+            for g, persona in one.items():
+                first_calls += self.expert(Setting(g, "plain", {}), persona,
+                                           cache_path=cold).tabulate().usage.model_calls
+            cold_seconds = time.perf_counter() - start
+            second_calls = sum(
+                self.expert(Setting(g, "plain", {}), persona, cache_path=cold)
+                .tabulate().usage.model_calls for g, persona in one.items())
+        learners = {alg: {"mean_seconds": float(np.mean(t)), "max_seconds": float(np.max(t)),
+                          "runs": len(t)} for alg, t in self.train_times.items()}
+        return {
+            "env_steps_per_second": {k: {"value": v["steps_per_second"], "unit": "steps/s",
+                                         "ratio_to_frozenlake": v["ratio_to_frozenlake"]}
+                                     for k, v in speed.items()},
+            "llm_calls_per_state": {
+                "score_mode": {"value": score.usage.model_calls / n_states,
+                               "unit": "model calls per decision state"},
+                "sample_mode_10_samples": {"value": sample.usage.model_calls / n_states,
+                                           "unit": "model calls per decision state",
+                                           "invalid_states": len(sample_report.invalid)},
+                "game": "ultimatum", "persona": "fairness",
+            },
+            "tabulate_all_games_one_persona": {"value": cold_seconds, "unit": "s",
+                                               "model_calls": first_calls,
+                                               "personas": one},
+            "second_identical_run_calls": {"value": second_calls, "unit": "model calls"},
+            "learner_train_seconds": {"value": learners, "unit": "s per training run"},
+        }
+
+    # -------------------------------------------------------------------- output
+    def write(self, found: list[dict[str, Any]], fidelity: dict[str, Any],
+              perf: dict[str, Any] | None) -> dict[str, Any]:
+        """Write summary.json, perf.json, the full run record, plots and report.md."""
+        out = self.args.out
+        out.mkdir(parents=True, exist_ok=True)
+        wall = time.time() - self.started
+        finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        summary = {
+            "model": self.model, "endpoint": self.endpoint, "finished_at": finished,
+            "wall_seconds": wall, "budget": self.args.budget, "mode": self.args.mode,
+            "findings": [{k: f[k] for k in ("game", "finding", "reproduced", "numbers",
+                                            "criterion", "learner", "by_source")}
+                         for f in found],
+            "fidelity": {"per_game": fidelity["per_game"], "overall": fidelity["overall"],
+                         "scale": fidelity["scale"]},
+        }
+        (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json))
+        if perf is not None:
+            demo_start = os.environ.get("SUBRATIONAL_DEMO_STARTED")
+            perf["replication_wall_seconds"] = {"value": wall, "unit": "s"}
+            if demo_start:
+                perf["make_demo_wall_seconds"] = {
+                    "value": time.time() - float(demo_start), "unit": "s",
+                    "note": "from the start of make demo, installation included"}
+            (out / "perf.json").write_text(json.dumps(perf, indent=2, default=_json))
+        run = {"summary": summary, "perf": perf, "fidelity_details": fidelity["details"],
+               "games": self.records, "budget": dataclasses.asdict(self.budget),
+               "args": {k: str(v) for k, v in dataclasses.asdict(self.args).items()},
+               "prompt_versions": PROMPT_VERSIONS, "versions": _versions(),
+               "command": " ".join(sys.argv)}
+        runs = out / "runs"
+        runs.mkdir(exist_ok=True)
+        stamp = finished.replace(":", "").replace("+0000", "Z")
+        (runs / f"replication_{stamp}.json").write_text(json.dumps(run, indent=2, default=_json))
+        plots = self.plots(out / "plots")
+        (out / "report.md").write_text(self.report(summary, perf, plots))
+        self.print_summary(summary, perf)
+        return summary
+
+    def plots(self, folder: Path) -> dict[str, Path]:
+        """One behaviour plot per game: personas (LLM and learned), theory, RL, humans."""
+        paths = {}
+        for game in self.args.games:
+            rec = self.records[game]["plain"]
+            curves: dict[str, Mapping[str, Any]] = {}
+            styles: dict[str, dict[str, Any]] = {}
+            for i, (persona, r) in enumerate(rec["personas"].items()):
+                colour = f"C{i}"
+                if "expert" in r:
+                    curves[f"LLM {persona}"] = r["expert"]
+                    styles[f"LLM {persona}"] = {"color": colour, "ls": "-", "marker": "o"}
+                if PAPER_LEARNER in r.get("learners", {}):
+                    label = f"learned (DM) {persona}"
+                    curves[label] = r["learners"][PAPER_LEARNER]["summary"]
+                    styles[label] = {"color": colour, "ls": "--", "marker": "x"}
+            for name, s in rec["baselines"]["references"].items():
+                curves[f"theory: {name}"] = s
+                styles[f"theory: {name}"] = {"color": "grey", "ls": ":", "marker": None}
+            label = f"RL: value iteration gamma={RL_GAMMA}"
+            curves[label] = rec["baselines"]["value_iteration"][f"{RL_GAMMA:g}"]
+            styles[label] = {"color": "black", "ls": "-.", "marker": None}
+            paths[game] = reporting.plot_behaviour(game, curves, folder / f"{game}.png",
+                                                   styles=styles)
+        return paths
+
+    def report(self, summary: Mapping[str, Any], perf: Mapping[str, Any] | None,
+               plots: Mapping[str, Path]) -> str:
+        """The Markdown report."""
+        lines = [
+            "# Replication of Coletta et al. 2024 (arXiv 2402.08755)", "",
+            f"Model `{summary['model']}` at `{summary['endpoint']}`, budget "
+            f"`{summary['budget']}`, mode `{summary['mode']}`, finished "
+            f"{summary['finished_at']} in {summary['wall_seconds']:.0f} s.", "",
+            "## Findings", "",
+            f"Verdicts are for the paper's learner ({PAPER_LEARNER}); the other columns "
+            "say whether each other learner, and the LLM expert's own demonstrations, "
+            "meet the same criterion.", "",
+        ]
+        headers = ["game", "reproduced", *IMITATION, "llm_expert"]
+        rows = [[f["game"], "yes" if f["reproduced"] else "no",
+                 *("yes" if f["by_source"][s]["reproduced"] else "no"
+                   for s in (*IMITATION, "llm_expert"))] for f in summary["findings"]]
+        lines += [reporting.markdown_table(headers, rows), ""]
+        for f in summary["findings"]:
+            lines += [f"### {f['game']}", "", f["finding"], "",
+                      f"*Criterion:* {f['criterion']}", "", "```json",
+                      json.dumps(f["numbers"], indent=1, default=_json)[:3000], "```", ""]
+        lines += ["## Imitation fidelity (total variation to the LLM expert)", "",
+                  "Visit-weighted total variation between each learner and the expert it "
+                  "imitates: interquartile mean over seeds [95% bootstrap CI].", ""]
+        rows = []
+        for game in self.args.games:
+            for variant, rec in self.records[game].items():
+                for persona, r in rec["personas"].items():
+                    for alg, lr in r.get("learners", {}).items():
+                        tv, km = lr["tv_mean"], lr["key_metric"]
+                        rows.append([game, variant, persona, alg,
+                                     f"{tv['iqm']:.3f} [{tv['ci_low']:.3f}, {tv['ci_high']:.3f}]",
+                                     f"{km['iqm']:.3f}", tv["n_runs"]])
+        lines += [reporting.markdown_table(
+            ["game", "variant", "persona", "learner", "TV (IQM [CI])", "key metric (IQM)",
+             "seeds"], rows), ""]
+        lines += ["Key metric per game: " + "; ".join(
+            f"{g}: {KEY_METRIC_NAME[g]}" for g in self.args.games) + ".", ""]
+        lines += ["## Human fidelity", "", summary["fidelity"]["scale"], ""]
+        fams = sorted({s for g in summary["fidelity"]["per_game"].values() for s in g})
+        rows = [[fam, *(summary["fidelity"]["per_game"][g].get(fam) for g in self.args.games),
+                 summary["fidelity"]["overall"].get(fam)] for fam in fams]
+        lines += [reporting.markdown_table(["policy", *self.args.games, "overall"], rows), ""]
+        lines += ["## Behaviour plots", ""]
+        for game, path in plots.items():
+            lines += [f"![{game}](plots/{path.name})", ""]
+        if perf:
+            lines += ["## Performance", "", "```json", json.dumps(perf, indent=1,
+                                                                  default=_json), "```", ""]
+        lines += ["The embedded 270M model exercises the pipeline; it is far too small to "
+                  "be a credible human simulator, so 'not reproduced' is the expected honest "
+                  "answer with it. Run against a stronger model with `--base-url` and "
+                  "`--model`.", ""]
+        return "\n".join(lines)
+
+    def print_summary(self, summary: Mapping[str, Any], perf: Mapping[str, Any] | None) -> None:
+        """The summary table on the terminal."""
+        _log("")
+        _log(f"Model {summary['model']} at {summary['endpoint']}; budget {summary['budget']}; "
+             f"{summary['wall_seconds']:.0f} s")
+        rows = []
+        for f in summary["findings"]:
+            fid = summary["fidelity"]["per_game"].get(f["game"], {})
+            rows.append([f["game"], "yes" if f["reproduced"] else "no",
+                         fid.get("llm_expert"), fid.get(PAPER_LEARNER)])
+        _log(reporting.text_table(
+            ["game", f"reproduced ({PAPER_LEARNER})", "human fidelity: LLM",
+             "human fidelity: learned"], rows))
+        _log(f"overall human fidelity: LLM {summary['fidelity']['overall'].get('llm_expert')}"
+             f", learned {summary['fidelity']['overall'].get(PAPER_LEARNER)}")
+        if perf:
+            calls = perf["llm_calls_per_state"]
+            cold = perf["tabulate_all_games_one_persona"]["value"]
+            _log(f"LLM calls per state: score {calls['score_mode']['value']:.2f}, sample(10) "
+                 f"{calls['sample_mode_10_samples']['value']:.2f}; cold tabulation of 4 games "
+                 f"{cold:.1f} s; second run {perf['second_identical_run_calls']['value']} calls")
+        _log(f"Report: {self.args.out / 'report.md'}")
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if dataclasses.is_dataclass(value):
+        return dataclasses.asdict(value)
+    return str(value)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the replication from the command line."""
+    return Replication(parse_args(argv)).run()
+
+
+if __name__ == "__main__":
+    main()
