@@ -67,11 +67,19 @@ class TabularPolicy:
         self.probs = probs
         self.name = name
         self.params = dict(params or {})
-        self.rng = np.random.default_rng(seed)
+        self.seed(seed)
 
     def seed(self, seed: int | None) -> None:
-        """Reseed the generator that draws actions."""
-        self.rng = np.random.default_rng(seed)
+        """Reseed the generator that draws actions.
+
+        The stream is spawned from ``seed`` with a key of its own, so it differs from the
+        stream Gymnasium gives an env reset with the same seed: otherwise the env's draw
+        of the start state and the policy's draw of the action would be the same uniform
+        number, and the action a deterministic function of the state.
+        """
+        self.rng = np.random.default_rng(
+            None if seed is None else np.random.SeedSequence(seed, spawn_key=(0x5EED,))
+        )
 
     def action_distribution(self, observations: np.ndarray) -> np.ndarray:
         """Action probabilities, one row per observation: shape ``(batch, n_actions)``."""

@@ -148,3 +148,18 @@ def test_total_variation_hand_cases():
     d = total_variation(model, a, b)
     # differ at offers 1, 2, 3 fully and at 0 by one half: (3 + 0.5) / 11
     assert d.mean == pytest.approx(3.5 / 11) and d.max == 1.0
+
+
+def test_policy_stream_differs_from_env_stream_with_the_same_seed():
+    # With equal seeds the env's offer draw and the policy's action draw must not coincide.
+    g = game("ultimatum")
+    env = gym.make("Subrational/Ultimatum-v0")
+    policy = policies.fehr_schmidt_population(g, seed=7)
+    obs, _ = env.reset(seed=7)
+    assert env.unwrapped.np_random.random() != policy.rng.random()
+    accepted_at_3 = []
+    for seed in range(400):
+        policy.seed(seed)
+        obs, _ = env.reset(seed=seed, options={"offer": 3})
+        accepted_at_3.append(int(policy.sample(obs[None])[0]))
+    assert 0.5 < np.mean(accepted_at_3) < 0.7  # P(accept $3) = 0.6 in the population

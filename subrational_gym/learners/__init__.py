@@ -1,0 +1,61 @@
+"""Learners that turn demonstrations (or rewards) into per-state policies.
+
+This subpackage needs the ``imitation`` extra (imitation, stable-baselines3, torch);
+the rest of :mod:`subrational_gym` never imports it.
+
+- :func:`train`: one entry point for ``bc``, ``gail``, ``airl``,
+  ``distribution_matching`` (the learner of Coletta et al. 2024), ``ppo``, ``dqn`` and
+  ``value_iteration``; returns a :class:`TrainResult` whose ``policy`` is a
+  :class:`~subrational_gym.policies.TabularPolicy`.
+- :func:`generate_demonstrations`: roll any policy out as imitation trajectories.
+- :func:`empirical_policy`: the smoothed action frequencies of demonstrations (the
+  sampling-noise floor of any learner).
+- :func:`as_tabular_policy`: read an SB3 network back as a table.
+- :func:`save` / :func:`load`: persist a trained learner (``torch.load`` with
+  ``weights_only=True``, so loading never runs pickled code).
+- :func:`seed_everything`: the one place where seeds are set.
+"""
+
+from __future__ import annotations
+
+from subrational_gym.learners.demonstrations import (
+    action_counts,
+    empirical_policy,
+    generate_demonstrations,
+)
+from subrational_gym.learners.errors import LearnerError, PolicyFileError
+from subrational_gym.learners.features import FEATURE_KINDS, FeatureMap, FeatureWrapper
+from subrational_gym.learners.persistence import load, save
+from subrational_gym.learners.seeding import seed_everything
+from subrational_gym.learners.training import (
+    ALGORITHMS,
+    DEFAULTS,
+    IMITATION_ALGORITHMS,
+    RL_ALGORITHMS,
+    TrainRecord,
+    TrainResult,
+    as_tabular_policy,
+    train,
+)
+
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULTS",
+    "FEATURE_KINDS",
+    "IMITATION_ALGORITHMS",
+    "RL_ALGORITHMS",
+    "FeatureMap",
+    "FeatureWrapper",
+    "LearnerError",
+    "PolicyFileError",
+    "TrainRecord",
+    "TrainResult",
+    "action_counts",
+    "as_tabular_policy",
+    "empirical_policy",
+    "generate_demonstrations",
+    "load",
+    "save",
+    "seed_everything",
+    "train",
+]

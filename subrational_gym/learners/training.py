@@ -1,0 +1,572 @@
+"""One entry point, :func:`train`, for every learner, and its typed result.
+
+Imitation learners (``bc``, ``gail``, ``airl``, ``distribution_matching``) learn from
+demonstrations; reinforcement learners (``ppo``, ``dqn``) and the exact
+``value_iteration`` optimise the env's reward with an exponential discount ``gamma``
+and ignore demonstrations. Every learner ends as a
+:class:`~subrational_gym.policies.TabularPolicy` (its action distribution in every
+state of the game), so evaluation treats learners, experts and reference policies
+alike.
+
+The ``budget`` is counted in each algorithm's natural unit:
+
+==========================  ==========================================  =========
+algorithm                   budget unit                                 default
+==========================  ==========================================  =========
+``bc``                      epochs over the demonstrations              see below
+``distribution_matching``   full-batch gradient steps                   see below
+``gail``, ``airl``          generator environment steps                 see below
+``ppo``, ``dqn``            environment steps                           see below
+``value_iteration``         ignored (exact)                             ``None``
+==========================  ==========================================  =========
+
+The defaults (:data:`DEFAULTS`) were tuned so that, on 500 demonstrations of the
+behavioural reference policies, the imitation learners recover the expert
+(``benchmarks/learner_fidelity.py``) within about a minute on one CPU thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+from unittest import mock
+
+import gymnasium as gym
+import numpy as np
+import torch as th
+from imitation.algorithms import bc
+from imitation.algorithms.adversarial import common as adversarial_common
+from imitation.algorithms.adversarial.airl import AIRL
+from imitation.algorithms.adversarial.gail import GAIL
+from imitation.data import rollout
+from imitation.data.wrappers import RolloutInfoWrapper
+from imitation.rewards.reward_nets import BasicRewardNet, BasicShapedRewardNet, RewardNet
+from imitation.util import logger as imit_logger
+from imitation.util.networks import RunningNorm
+from stable_baselines3 import DQN, PPO
+from stable_baselines3.common import logger as sb_logger
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from subrational_gym import make_env
+from subrational_gym.learners.demonstrations import action_counts, empirical_policy
+from subrational_gym.learners.errors import LearnerError
+from subrational_gym.learners.features import FeatureMap, check_trajectories
+from subrational_gym.learners.seeding import seed_everything
+from subrational_gym.planning import softmax_choice, value_iteration
+from subrational_gym.policies import TabularPolicy
+from subrational_gym.tabular import TabularModel
+
+#: Algorithms that learn from demonstrations.
+IMITATION_ALGORITHMS = ("bc", "distribution_matching", "gail", "airl")
+#: Algorithms that optimise the env's reward with exponential discount ``gamma``.
+RL_ALGORITHMS = ("ppo", "dqn", "value_iteration")
+ALGORITHMS = IMITATION_ALGORITHMS + RL_ALGORITHMS
+
+_PPO = {
+    "n_envs": 8, "n_steps": 64, "batch_size": 128, "n_epochs": 10, "learning_rate": 3e-4,
+    "ent_coef": 0.0, "gae_lambda": 0.95, "clip_range": 0.2, "normalize_advantage": True,
+}
+#: Default budget and hyperparameters of each algorithm (override any via ``train``).
+DEFAULTS: Mapping[str, Mapping[str, Any]] = {
+    "bc": {
+        "budget": 40, "features": "raw+onehot", "net_arch": [32, 32], "batch_size": 64,
+        "learning_rate": 3e-3, "ent_weight": 1e-3, "l2_weight": 0.0,
+    },
+    "distribution_matching": {
+        "budget": 1500, "features": "raw+onehot", "net_arch": [32, 32],
+        "learning_rate": 1e-2, "smoothing": 0.5, "weight_decay": 0.0,
+    },
+    "gail": {
+        "budget": 100_000, "features": "raw+onehot", "net_arch": [32, 32], **_PPO,
+        "learning_rate": 3e-3, "ent_coef": 0.05,
+        "gamma": 1.0, "demo_batch_size": 512, "n_disc_updates_per_round": 4,
+        "disc_learning_rate": 1e-3, "reward_hid_sizes": [32, 32], "generator_reward": "logit",
+        "normalize_advantage": False,
+    },
+    "airl": {
+        "budget": 100_000, "features": "raw+onehot", "net_arch": [32, 32], **_PPO,
+        "gamma": 1.0, "demo_batch_size": 512, "n_disc_updates_per_round": 4,
+        "disc_learning_rate": 1e-3, "reward_hid_sizes": [32], "potential_hid_sizes": [32, 32],
+        "generator_reward": "logit", "normalize_advantage": False,
+    },
+    "ppo": {
+        "budget": 50_000, "features": "raw", "net_arch": [64, 64], **_PPO, "ent_coef": 0.01,
+        "gamma": 0.99,
+    },
+    "dqn": {
+        "budget": 50_000, "features": "raw", "net_arch": [64, 64], "gamma": 0.99,
+        "learning_rate": 1e-3, "buffer_size": 50_000, "learning_starts": 1000,
+        "batch_size": 64, "train_freq": 4, "target_update_interval": 500,
+        "exploration_fraction": 0.3, "exploration_final_eps": 0.02,
+    },
+    "value_iteration": {"budget": None, "gamma": 1.0, "temperature": 0.0},
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainRecord:
+    """What was trained, how, and how it ended; JSON-serialisable via :meth:`to_dict`.
+
+    Attributes:
+        algorithm: One of :data:`ALGORITHMS`.
+        env_id: Registered id of the game.
+        env_kwargs: Constructor arguments of the game.
+        seed: The seed passed to :func:`seed_everything`.
+        budget: Training budget in the algorithm's unit (see the module docstring).
+        hyperparameters: Every hyperparameter used, defaults included.
+        n_demonstrations: Number of demonstration episodes (0 for RL).
+        n_transitions: Number of demonstration transitions (0 for RL).
+        train_seconds: Wall-clock seconds spent training.
+        final_losses: The last value of each training loss or diagnostic.
+    """
+
+    algorithm: str
+    env_id: str
+    env_kwargs: dict[str, Any]
+    seed: int
+    budget: int | None
+    hyperparameters: dict[str, Any]
+    n_demonstrations: int
+    n_transitions: int
+    train_seconds: float
+    final_losses: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as plain JSON types."""
+        return _jsonable(dataclasses.asdict(self))
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainResult:
+    """A trained learner.
+
+    Attributes:
+        policy: Its action distribution in every state of the game.
+        trained: The raw trained object: an SB3 ``ActorCriticPolicy`` (``bc``,
+            ``distribution_matching``), an SB3 algorithm (``ppo``, ``dqn``, ``gail``,
+            ``airl``: the generator) or :class:`~subrational_gym.planning.Values`.
+        record: Provenance and diagnostics.
+        features: The feature map the network reads (``None`` for value iteration).
+    """
+
+    policy: TabularPolicy
+    trained: Any
+    record: TrainRecord
+    features: FeatureMap | None
+
+
+def train(
+    algorithm: str,
+    demonstrations: Sequence[Any] | None,
+    env_id: str,
+    *,
+    env_kwargs: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    budget: int | None = None,
+    **hyperparams: Any,
+) -> TrainResult:
+    """Train one learner on one game.
+
+    Args:
+        algorithm: One of :data:`ALGORITHMS`.
+        demonstrations: imitation ``Trajectory`` objects in the env's raw observations
+            (e.g. from :func:`~subrational_gym.learners.generate_demonstrations`);
+            ignored (may be ``None``) for ``ppo``, ``dqn`` and ``value_iteration``.
+        env_id: Registered id of the game, e.g. ``"Subrational/Marshmallow-v0"``.
+        env_kwargs: Constructor arguments of the game.
+        seed: Seeds everything (:func:`seed_everything`); equal seeds give bit-identical
+            results.
+        budget: Training budget in the algorithm's unit; ``None`` for its default.
+        **hyperparams: Overrides of :data:`DEFAULTS` for this algorithm.
+
+    Returns:
+        The trained learner as a :class:`TrainResult`.
+
+    Raises:
+        LearnerError: for an unknown algorithm or hyperparameter, or missing
+            demonstrations.
+
+    >>> from subrational_gym import policies
+    >>> from subrational_gym.learners import generate_demonstrations
+    >>> demos = generate_demonstrations(policies.income_maximiser(
+    ...     "Subrational/Marshmallow-v0"), "Subrational/Marshmallow-v0", 20, seed=0)
+    >>> result = train("distribution_matching", demos, "Subrational/Marshmallow-v0",
+    ...                budget=200)
+    >>> result.policy.probs[0].round(1).tolist()
+    [1.0, 0.0]
+    """
+    if algorithm not in ALGORITHMS:
+        raise LearnerError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+    defaults = DEFAULTS[algorithm]
+    unknown = sorted(set(hyperparams) - set(defaults) - {"budget"})
+    if unknown:
+        raise LearnerError(
+            f"unknown hyperparameters {unknown} for {algorithm!r}; it takes "
+            f"{sorted(k for k in defaults if k != 'budget')}"
+        )
+    hp = {k: v for k, v in defaults.items() if k != "budget"}
+    hp.update(hyperparams)
+    budget = defaults["budget"] if budget is None else budget
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int | np.integer)
+                               or budget < 1):
+        raise LearnerError(f"budget must be a positive integer or None, got {budget!r}")
+    budget = None if budget is None else int(budget)
+    kwargs = dict(env_kwargs or {})
+    demos: list[Any] = []
+    if algorithm in IMITATION_ALGORITHMS:
+        demos = check_trajectories(demonstrations or [])
+    rng = seed_everything(seed)
+    game = make_env(env_id, **kwargs)
+    model = game.tabular_model()
+    features = None if algorithm == "value_iteration" else FeatureMap(model, hp["features"])
+
+    start = time.perf_counter()
+    trained, losses = _TRAINERS[algorithm](
+        model=model, env_id=env_id, env_kwargs=kwargs, features=features, demos=demos,
+        rng=rng, seed=int(seed), budget=budget, hp=hp,
+    )
+    seconds = time.perf_counter() - start
+
+    if algorithm == "value_iteration":
+        probs = softmax_choice(trained.q, hp["temperature"])
+        probs[~model.decision_mask] = 1.0 / model.n_actions
+        policy = TabularPolicy(model, probs, seed=seed, name=algorithm,
+                               params={"gamma": hp["gamma"]})
+    else:
+        policy = as_tabular_policy(model, trained, features=features, name=algorithm, seed=seed)
+    record = TrainRecord(
+        algorithm=algorithm, env_id=env_id, env_kwargs=_jsonable(kwargs), seed=int(seed),
+        budget=budget, hyperparameters=_jsonable(hp), n_demonstrations=len(demos),
+        n_transitions=int(sum(len(t.acts) for t in demos)), train_seconds=seconds,
+        final_losses={k: float(v) for k, v in losses.items()},
+    )
+    return TrainResult(policy=policy, trained=trained, record=record, features=features)
+
+
+def as_tabular_policy(
+    model: TabularModel,
+    policy: Any,
+    *,
+    features: FeatureMap | None = None,
+    name: str = "learner",
+    seed: int | None = None,
+) -> TabularPolicy:
+    """Read a trained network's action distribution in every state of ``model``.
+
+    Args:
+        model: The game's tabular model.
+        policy: An SB3 actor-critic policy (read through
+            ``policy.get_distribution(obs).distribution.probs``), an SB3 DQN policy
+            (greedy in its Q-values, ties split), an SB3 algorithm (its ``.policy``), or
+            a :class:`TabularPolicy` (returned as is).
+        features: The feature map the network reads; ``None`` for raw observations.
+        name: Name of the resulting policy.
+        seed: Seed of the resulting policy's action draws.
+
+    Raises:
+        LearnerError: for an object with neither an action distribution nor Q-values.
+    """
+    if isinstance(policy, TabularPolicy):
+        return policy
+    net = getattr(policy, "policy", policy)
+    obs = model.observations if features is None else features(model.observations)
+    obs_t = th.as_tensor(obs, dtype=th.float32)
+    was_training = getattr(net, "training", False)
+    if hasattr(net, "set_training_mode"):
+        net.set_training_mode(False)
+    try:
+        with th.no_grad():
+            if hasattr(net, "get_distribution"):
+                probs = net.get_distribution(obs_t).distribution.probs.double().numpy()
+            elif hasattr(net, "q_net"):
+                q = net.q_net(obs_t).double().numpy()
+                probs = softmax_choice(q, 0.0)
+            else:
+                raise LearnerError(
+                    f"cannot read action probabilities from {type(policy).__name__}: expected "
+                    f"an SB3 ActorCriticPolicy, DQNPolicy, algorithm or a TabularPolicy"
+                )
+    finally:
+        if hasattr(net, "set_training_mode"):
+            net.set_training_mode(was_training)
+    probs = probs / probs.sum(axis=1, keepdims=True)
+    return TabularPolicy(model, probs, seed=seed, name=name)
+
+
+# ------------------------------------------------------------------ helpers
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return repr(value)
+
+
+class _MemoryWriter(sb_logger.KVWriter):
+    """Keeps the last value of every logged key, and writes nothing."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, float] = {}
+
+    def write(self, key_values: dict[str, Any], key_excluded: Any, step: int = 0) -> None:
+        for k, v in key_values.items():
+            if isinstance(v, int | float | np.floating | np.integer):
+                self.values[k] = float(v)
+
+    def close(self) -> None:
+        pass
+
+
+def _quiet_logger(folder: str) -> tuple[imit_logger.HierarchicalLogger, _MemoryWriter]:
+    memory = _MemoryWriter()
+    default = sb_logger.Logger(folder=folder, output_formats=[memory])
+    return imit_logger.HierarchicalLogger(default, format_strs=[]), memory
+
+
+def _actor_critic(features: FeatureMap, model: TabularModel, hp: Mapping[str, Any]
+                  ) -> ActorCriticPolicy:
+    return ActorCriticPolicy(
+        features.observation_space, gym.spaces.Discrete(model.n_actions),
+        lr_schedule=lambda _: float(hp["learning_rate"]), net_arch=list(hp["net_arch"]),
+    )
+
+
+def _make_venv(env_id: str, env_kwargs: Mapping[str, Any], features: FeatureMap, n_envs: int,
+               seed: int) -> DummyVecEnv:
+    def make() -> gym.Env:
+        return RolloutInfoWrapper(features.wrap(gym.make(env_id, **env_kwargs)))
+
+    venv = DummyVecEnv([make for _ in range(int(n_envs))])
+    venv.seed(seed)
+    return venv
+
+
+def _train_bc(*, model: TabularModel, features: FeatureMap, demos: list[Any],
+              rng: np.random.Generator, budget: int, hp: Mapping[str, Any],
+              **_: Any) -> tuple[Any, dict[str, float]]:
+    transitions = rollout.flatten_trajectories(features.transform_trajectories(demos))
+    policy = _actor_critic(features, model, hp)
+    with tempfile.TemporaryDirectory() as folder:
+        logger, _ = _quiet_logger(folder)
+        trainer = bc.BC(
+            observation_space=features.observation_space,
+            action_space=gym.spaces.Discrete(model.n_actions), rng=rng, policy=policy,
+            demonstrations=transitions, batch_size=min(int(hp["batch_size"]), len(transitions)),
+            ent_weight=float(hp["ent_weight"]), l2_weight=float(hp["l2_weight"]),
+            optimizer_kwargs={"lr": float(hp["learning_rate"])}, device="cpu",
+            custom_logger=logger,
+        )
+        trainer.train(n_epochs=budget, progress_bar=False, log_interval=10**9)
+    policy.set_training_mode(False)
+    with th.no_grad():
+        metrics = trainer.loss_calculator(
+            policy, th.as_tensor(transitions.obs), th.as_tensor(transitions.acts))
+    losses = {"loss": metrics.loss.item(), "neglogp": metrics.neglogp.item(),
+              "entropy": metrics.entropy.item()}
+    return policy, losses
+
+
+def _train_distribution_matching(*, model: TabularModel, features: FeatureMap,
+                                 demos: list[Any], budget: int, hp: Mapping[str, Any],
+                                 **_: Any) -> tuple[Any, dict[str, float]]:
+    # The paper fits the network's output to a kernel density estimate of the expert's
+    # action distribution in each state. With two discrete actions the natural density
+    # estimate is the additively smoothed frequency (see empirical_policy); each state's
+    # squared error is weighted by how often the demonstrations visit it.
+    counts = action_counts(model, demos).sum(axis=1)
+    visited = np.flatnonzero(counts > 0)
+    target = empirical_policy(model, demos, smoothing=float(hp["smoothing"])).probs[visited]
+    weights = counts[visited] / counts[visited].sum()
+    obs = th.as_tensor(features(model.observations[visited]), dtype=th.float32)
+    target_t = th.as_tensor(target, dtype=th.float32)
+    weights_t = th.as_tensor(weights, dtype=th.float32)
+    policy = _actor_critic(features, model, hp)
+    optimizer = th.optim.AdamW(policy.parameters(), lr=float(hp["learning_rate"]),
+                               weight_decay=float(hp["weight_decay"]))
+    policy.set_training_mode(True)
+    loss = th.tensor(0.0)
+    for _ in range(budget):
+        probs = policy.get_distribution(obs).distribution.probs
+        loss = (weights_t * ((probs - target_t) ** 2).sum(dim=1)).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    policy.set_training_mode(False)
+    return policy, {"weighted_squared_error": loss.item()}
+
+
+class _DiscriminatorLogitReward(RewardNet):
+    """The generator's reward: the discriminator's logit ``log D - log(1 - D)``.
+
+    For AIRL this is ``f(s, a, s') - log pi(a|s)``, the reward of Fu et al. (2018):
+    maximum-entropy RL on it has the expert as its best response once ``f`` has
+    converged. imitation 1.0.1 trains AIRL's generator on ``f`` alone, which without an
+    entropy term drives the generator to a deterministic policy. For GAIL the logit is
+    ``log rho_E(s, a) - log rho_pi(s, a)`` at the optimal discriminator, so small policy
+    steps on it descend the KL divergence from the generator's occupancy to the expert's.
+    """
+
+    def __init__(self, trainer: Any) -> None:
+        base = trainer._reward_net
+        super().__init__(base.observation_space, base.action_space,
+                         normalize_images=base.normalize_images)
+        self.base = base  # a submodule, so train()/eval() reach its running normalisers
+        self._trainer = [trainer]  # a list, so torch does not register the trainer
+
+    def forward(self, state: th.Tensor, action: th.Tensor, next_state: th.Tensor,
+                done: th.Tensor) -> th.Tensor:
+        trainer = self._trainer[0]
+        log_prob = None
+        if isinstance(trainer, AIRL):
+            _, log_prob, _ = trainer.gen_algo.policy.evaluate_actions(
+                state, action.argmax(dim=1))
+        return trainer.logits_expert_is_high(state, action, next_state, done, log_prob)
+
+
+class _LogitGAIL(GAIL):
+    @property
+    def reward_train(self) -> RewardNet:
+        if not hasattr(self, "_logit_reward"):
+            self._logit_reward = _DiscriminatorLogitReward(self)
+        return self._logit_reward
+
+
+class _LogitAIRL(AIRL):
+    @property
+    def reward_train(self) -> RewardNet:
+        if not hasattr(self, "_logit_reward"):
+            self._logit_reward = _DiscriminatorLogitReward(self)
+        return self._logit_reward
+
+
+class _SilentTqdm:
+    @staticmethod
+    def tqdm(iterable: Any, *args: Any, **kwargs: Any) -> Any:
+        return iterable
+
+
+@contextlib.contextmanager
+def _no_progress_bar() -> Any:
+    # imitation's adversarial train loop always draws a tqdm bar on stderr.
+    with mock.patch.object(adversarial_common, "tqdm", _SilentTqdm):
+        yield
+
+
+def _train_adversarial(algorithm: str, *, model: TabularModel, env_id: str,
+                       env_kwargs: Mapping[str, Any], features: FeatureMap, demos: list[Any],
+                       seed: int, budget: int, hp: Mapping[str, Any],
+                       **_: Any) -> tuple[Any, dict[str, float]]:
+    venv = _make_venv(env_id, env_kwargs, features, hp["n_envs"], seed)
+    featured = features.transform_trajectories(demos)
+    n_transitions = sum(len(t.acts) for t in featured)
+    generator = PPO(
+        "MlpPolicy", venv, n_steps=int(hp["n_steps"]), batch_size=int(hp["batch_size"]),
+        n_epochs=int(hp["n_epochs"]), learning_rate=float(hp["learning_rate"]),
+        ent_coef=float(hp["ent_coef"]), gamma=float(hp["gamma"]),
+        gae_lambda=float(hp["gae_lambda"]), clip_range=float(hp["clip_range"]),
+        normalize_advantage=bool(hp["normalize_advantage"]),
+        policy_kwargs={"net_arch": list(hp["net_arch"])}, seed=seed, device="cpu", verbose=0,
+    )
+    if hp["generator_reward"] not in ("logit", "library"):
+        raise LearnerError(
+            f"generator_reward must be 'logit' or 'library', got {hp['generator_reward']!r}"
+        )
+    space, actions = features.observation_space, gym.spaces.Discrete(model.n_actions)
+    if algorithm == "gail":
+        reward_net = BasicRewardNet(space, actions, hid_sizes=list(hp["reward_hid_sizes"]),
+                                    normalize_input_layer=RunningNorm)
+    else:
+        reward_net = BasicShapedRewardNet(
+            space, actions, reward_hid_sizes=list(hp["reward_hid_sizes"]),
+            potential_hid_sizes=list(hp["potential_hid_sizes"]),
+            discount_factor=float(hp["gamma"]), normalize_input_layer=RunningNorm,
+        )
+    with tempfile.TemporaryDirectory() as folder:
+        logger, memory = _quiet_logger(folder)
+        if hp["generator_reward"] == "logit":
+            trainer_cls: Any = _LogitGAIL if algorithm == "gail" else _LogitAIRL
+        else:
+            trainer_cls = GAIL if algorithm == "gail" else AIRL
+        trainer = trainer_cls(
+            demonstrations=featured,
+            demo_batch_size=min(int(hp["demo_batch_size"]), n_transitions),
+            venv=venv, gen_algo=generator, reward_net=reward_net,
+            n_disc_updates_per_round=int(hp["n_disc_updates_per_round"]),
+            disc_opt_kwargs={"lr": float(hp["disc_learning_rate"])},
+            log_dir=folder, custom_logger=logger, init_tensorboard=False,
+        )
+        with _no_progress_bar():
+            trainer.train(budget)
+    venv.close()
+    keep = ("disc_loss", "disc_acc", "disc_acc_expert", "disc_acc_gen", "disc_entropy",
+            "policy_gradient_loss", "value_loss", "entropy_loss")
+    losses = {k.split("/")[-1]: v for k, v in memory.values.items()
+              if k.split("/")[-1] in keep}
+    return generator, losses
+
+
+def _train_rl(algorithm: str, *, model: TabularModel, env_id: str,
+              env_kwargs: Mapping[str, Any], features: FeatureMap, seed: int, budget: int,
+              hp: Mapping[str, Any], **_: Any) -> tuple[Any, dict[str, float]]:
+    with tempfile.TemporaryDirectory() as folder:
+        memory = _MemoryWriter()
+        logger = sb_logger.Logger(folder=folder, output_formats=[memory])
+        if algorithm == "ppo":
+            venv = _make_venv(env_id, env_kwargs, features, hp["n_envs"], seed)
+            agent: Any = PPO(
+                "MlpPolicy", venv, n_steps=int(hp["n_steps"]),
+                batch_size=int(hp["batch_size"]), n_epochs=int(hp["n_epochs"]),
+                learning_rate=float(hp["learning_rate"]), ent_coef=float(hp["ent_coef"]),
+                gamma=float(hp["gamma"]), gae_lambda=float(hp["gae_lambda"]),
+                clip_range=float(hp["clip_range"]),
+                normalize_advantage=bool(hp["normalize_advantage"]),
+                policy_kwargs={"net_arch": list(hp["net_arch"])}, seed=seed, device="cpu",
+            )
+        else:
+            venv = _make_venv(env_id, env_kwargs, features, 1, seed)
+            agent = DQN(
+                "MlpPolicy", venv, learning_rate=float(hp["learning_rate"]),
+                buffer_size=int(hp["buffer_size"]), learning_starts=int(hp["learning_starts"]),
+                batch_size=int(hp["batch_size"]), gamma=float(hp["gamma"]),
+                train_freq=int(hp["train_freq"]),
+                target_update_interval=int(hp["target_update_interval"]),
+                exploration_fraction=float(hp["exploration_fraction"]),
+                exploration_final_eps=float(hp["exploration_final_eps"]),
+                policy_kwargs={"net_arch": list(hp["net_arch"])}, seed=seed, device="cpu",
+            )
+        agent.set_logger(logger)
+        agent.learn(total_timesteps=budget, progress_bar=False)
+        venv.close()
+    keep = ("loss", "policy_gradient_loss", "value_loss", "entropy_loss", "ep_rew_mean")
+    return agent, {k.split("/")[-1]: v for k, v in memory.values.items()
+                   if k.split("/")[-1] in keep}
+
+
+def _train_value_iteration(*, model: TabularModel, hp: Mapping[str, Any],
+                           **_: Any) -> tuple[Any, dict[str, float]]:
+    return value_iteration(model, float(hp["gamma"])), {}
+
+
+_TRAINERS = {
+    "bc": _train_bc,
+    "distribution_matching": _train_distribution_matching,
+    "gail": lambda **kw: _train_adversarial("gail", **kw),
+    "airl": lambda **kw: _train_adversarial("airl", **kw),
+    "ppo": lambda **kw: _train_rl("ppo", **kw),
+    "dqn": lambda **kw: _train_rl("dqn", **kw),
+    "value_iteration": _train_value_iteration,
+}

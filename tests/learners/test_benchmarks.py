@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import importlib.util
+import json
+import pathlib
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_learner_fidelity_smoke(tmp_path):
+    out = tmp_path / "fidelity.json"
+    records = _load("learner_fidelity").main(
+        ["--tiny", "--episodes", "10", "--games", "ultimatum", "marshmallow",
+         "--out", str(out)])
+    saved = json.loads(out.read_text())
+    assert saved == json.loads(json.dumps(records))
+    assert len(saved) == 2 * 4
+    required = {"game", "env_id", "expert", "algorithm", "seed", "n_episodes", "tv_mean",
+                "tv_max", "train_seconds", "target", "met", "noise_floor_tv_mean"}
+    for record in saved:
+        assert required <= set(record)
+        assert 0.0 <= record["tv_mean"] <= record["tv_max"] <= 1.0
+
+
+@pytest.mark.slow
+def test_discount_contrast_smoke(tmp_path):
+    out = tmp_path / "contrast.json"
+    results = _load("discount_contrast").main(
+        ["--tiny", "--episodes", "10", "--gammas", "0.5", "1.0", "--learners", "bc",
+         "--out", str(out)])
+    assert json.loads(out.read_text())["tiny"] is True
+    # Exact claims hold even at tiny budgets.
+    exponential = [r for r in results["commitment"] if r["agent"].startswith("exponential")]
+    assert all(r["commit_probability"] == 0.0 for r in exponential)
+    commit = {r["agent"]: r["commit_probability"] for r in results["commitment"]}
+    assert commit["beta-delta sophisticated(beta=0.6) T=0"] == 1.0
+    assert commit["beta-delta naive(beta=0.6) T=0"] == 0.0
+    marsh = [r for r in results["marshmallow"] if r["agent"].startswith("exponential")]
+    assert all(r["gave_in_midway"] == 0.0 for r in marsh)
+    starts = {r["agent"]: r["mean_start_day"] for r in results["procrastination_start"]}
+    assert starts["exponential gamma=0.5"] > starts["exponential gamma=1"]
