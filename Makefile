@@ -9,6 +9,12 @@ GYM1 := .venv-gym1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
+# make demo BUDGET=full              the full budget (500 demonstrations, 5 seeds, tuned learners)
+# make demo BASE_URL=http://host:8000/v1 MODEL=name   another OpenAI-compatible endpoint
+#   (OPENAI_API_KEY from the environment; DEMO_ARGS passes any other flag of benchmarks.replicate)
+BUDGET ?= demo
+DEMO_STARTED := $(shell date +%s.%N)
+
 .PHONY: demo test install lint clean
 
 install: $(VENV)/.installed
@@ -36,7 +42,9 @@ test: install $(GYM1)/.installed
 	$(BIN)/ruff check .
 
 demo: install
-	$(BIN)/python -m benchmarks.demo $(DEMO_ARGS)
+	SUBRATIONAL_DEMO_STARTED=$(DEMO_STARTED) $(BIN)/python -m benchmarks.replicate \
+		--budget $(BUDGET) $(if $(MODEL),--model $(MODEL)) $(if $(BASE_URL),--base-url $(BASE_URL)) \
+		$(DEMO_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

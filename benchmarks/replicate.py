@@ -85,7 +85,7 @@ BUDGETS: dict[str, Budget] = {
                                     "airl": 512, "ppo": 512, "dqn": 512}, 500),
     # make demo: under 10 minutes on 2 cores after installation.
     "demo": Budget(200, (0, 1, 2), (0,), {"bc": 20, "distribution_matching": 600,
-                                          "gail": 6144, "airl": 6144, "ppo": 10_000,
+                                          "gail": 20_480, "airl": 20_480, "ppo": 10_000,
                                           "dqn": 10_000}, 20_000),
     # The learners' tuned defaults (benchmarks/learner_fidelity.py), five seeds.
     "full": Budget(500, (0, 1, 2, 3, 4), (0, 1, 2, 3, 4),

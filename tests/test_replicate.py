@@ -1,0 +1,47 @@
+"""Smoke test of the replication (the main job) with a tiny budget, on the embedded model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("subrational_gym.learners")
+
+
+@pytest.mark.llm
+@pytest.mark.slow
+def test_replication_tiny_budget_writes_stable_results(tmp_path, monkeypatch):
+    from benchmarks import replicate
+    from llm_experts.testing import FAKE_API_KEY
+
+    for name in ("OPENAI_BASE_URL", "SUBRATIONAL_LLM_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_API_KEY)  # must never reach any result file
+    out = tmp_path / "results"
+    summary = replicate.main(["--budget", "tiny", "--out", str(out), "--no-progress",
+                              "--cache", str(tmp_path / "answers.sqlite")])
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert on_disk["model"] == summary["model"] == "gemma-3-270m"
+    assert on_disk["endpoint"].startswith("http://127.0.0.1:")
+    for key in ("finished_at", "wall_seconds", "findings", "fidelity"):
+        assert key in on_disk
+    assert [f["game"] for f in on_disk["findings"]] == list(replicate.GAMES)
+    for f in on_disk["findings"]:
+        assert isinstance(f["reproduced"], bool) and f["numbers"] and f["finding"]
+    assert set(on_disk["fidelity"]["per_game"]) == set(replicate.GAMES)
+    assert 0.0 <= on_disk["fidelity"]["overall"]["llm_expert"] <= 1.0
+    perf = json.loads((out / "perf.json").read_text())
+    assert perf["second_identical_run_calls"]["value"] == 0
+    assert perf["llm_calls_per_state"]["sample_mode_10_samples"]["value"] > \
+        perf["llm_calls_per_state"]["score_mode"]["value"]
+    assert perf["env_steps_per_second"]["FrozenLake-v1"]["ratio_to_frozenlake"] == 1.0
+    for game in replicate.GAMES:
+        assert (out / "plots" / f"{game}.png").stat().st_size > 10_000
+    report = (out / "report.md").read_text()
+    assert "## Findings" in report and "plots/ultimatum.png" in report
+    for path in [*out.rglob("*"), *tmp_path.glob("answers*")]:
+        if path.is_file():
+            assert FAKE_API_KEY.encode() not in path.read_bytes(), path
+    runs = list((out / "runs").glob("replication_*.json"))
+    assert len(runs) == 1 and json.loads(runs[0].read_text())["versions"]["gymnasium"]
