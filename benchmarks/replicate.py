@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 import subrational_gym
 from benchmarks import env_speed, reporting
@@ -264,24 +265,30 @@ class Replication:
         rec["expert"] = behaviour_summary(game, expert)
         rec["learners"] = {}
         learned: dict[str, list[TabularPolicy]] = {alg: [] for alg in IMITATION}
-        for seed in self.budget.seeds:
-            demos = generate_demonstrations(expert, setting.env_id, self.budget.n_episodes,
-                                            seed=seed, env_kwargs=setting.env_kwargs)
-            for alg in IMITATION:
-                if alg in ("gail", "airl") and seed not in self.budget.adversarial_seeds:
-                    continue
-                result = train(alg, demos, setting.env_id, env_kwargs=setting.env_kwargs,
-                               seed=seed, budget=self.budget.steps[alg])
-                dist = total_variation(model, expert, result.policy)
-                summary = behaviour_summary(game, result.policy)
-                self.train_times.setdefault(alg, []).append(result.record.train_seconds)
-                rec["learners"].setdefault(alg, {"runs": []})["runs"].append({
-                    "seed": seed, "tv_mean": dist.mean, "tv_max": dist.max,
-                    "train_seconds": result.record.train_seconds,
-                    "key_metric": key_metric(setting.game, summary),
-                    "budget": result.record.budget,
-                })
-                learned[alg].append(result.policy)
+        jobs = [(seed, alg) for seed in self.budget.seeds for alg in IMITATION
+                if alg not in ("gail", "airl") or seed in self.budget.adversarial_seeds]
+        bar = tqdm(jobs, desc=f"    training on {persona}", leave=False,
+                   disable=not self.args.progress)
+        demos_by_seed: dict[int, Any] = {}
+        for seed, alg in bar:
+            bar.set_postfix_str(f"{alg} seed {seed}")
+            if seed not in demos_by_seed:
+                demos_by_seed = {seed: generate_demonstrations(
+                    expert, setting.env_id, self.budget.n_episodes, seed=seed,
+                    env_kwargs=setting.env_kwargs)}
+            demos = demos_by_seed[seed]
+            result = train(alg, demos, setting.env_id, env_kwargs=setting.env_kwargs,
+                           seed=seed, budget=self.budget.steps[alg])
+            dist = total_variation(model, expert, result.policy)
+            summary = behaviour_summary(game, result.policy)
+            self.train_times.setdefault(alg, []).append(result.record.train_seconds)
+            rec["learners"].setdefault(alg, {"runs": []})["runs"].append({
+                "seed": seed, "tv_mean": dist.mean, "tv_max": dist.max,
+                "train_seconds": result.record.train_seconds,
+                "key_metric": key_metric(setting.game, summary),
+                "budget": result.record.budget,
+            })
+            learned[alg].append(result.policy)
         for alg, pols in learned.items():
             if not pols:
                 continue
@@ -622,8 +629,9 @@ class Replication:
         _log(reporting.text_table(
             ["game", f"reproduced ({PAPER_LEARNER})", "human fidelity: LLM",
              "human fidelity: learned"], rows))
-        _log(f"overall human fidelity: LLM {summary['fidelity']['overall'].get('llm_expert')}"
-             f", learned {summary['fidelity']['overall'].get(PAPER_LEARNER)}")
+        overall = summary["fidelity"]["overall"]
+        _log("overall human fidelity (0..1): " + ", ".join(
+            f"{k} {v:.3f}" for k, v in overall.items() if v is not None))
         if perf:
             calls = perf["llm_calls_per_state"]
             cold = perf["tabulate_all_games_one_persona"]["value"]
