@@ -6,6 +6,7 @@ backward sweep over the state indices solves a finite-horizon problem exactly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,22 +55,20 @@ def value_iteration(model: TabularModel, gamma: float = 1.0) -> Values:
     Returns:
         :class:`Values` with the optimal action values ``q`` and state values ``v``.
     """
-    gamma = check_real("gamma", gamma, low=0.0, high=1.0)
-    p, r = model.transition_matrix, model.reward_matrix
-    v = np.zeros(model.n_states)
-    q = np.zeros((model.n_states, model.n_actions))
-    for s in range(model.n_states - 1, -1, -1):
-        if model.terminal_mask[s]:
-            continue
-        q[s] = r[s] + gamma * p[s] @ v
-        v[s] = q[s].max()
-    return Values(q=q, v=v)
+    return _backward_sweep(model, gamma, lambda s, q_s: q_s.max())
 
 
 def policy_evaluation(model: TabularModel, probs: np.ndarray, gamma: float = 1.0) -> Values:
     """Action and state values of the stationary policy ``probs`` with discount ``gamma``."""
-    gamma = check_real("gamma", gamma, low=0.0, high=1.0)
     probs = _check_probs(model, probs)
+    return _backward_sweep(model, gamma, lambda s, q_s: probs[s] @ q_s)
+
+
+def _backward_sweep(
+    model: TabularModel, gamma: float, state_value: Callable[[int, np.ndarray], float]
+) -> Values:
+    """One backward pass: ``q = r + gamma * P v``, then ``v[s] = state_value(s, q[s])``."""
+    gamma = check_real("gamma", gamma, low=0.0, high=1.0)
     p, r = model.transition_matrix, model.reward_matrix
     v = np.zeros(model.n_states)
     q = np.zeros((model.n_states, model.n_actions))
@@ -77,7 +76,7 @@ def policy_evaluation(model: TabularModel, probs: np.ndarray, gamma: float = 1.0
         if model.terminal_mask[s]:
             continue
         q[s] = r[s] + gamma * p[s] @ v
-        v[s] = probs[s] @ q[s]
+        v[s] = state_value(s, q[s])
     return Values(q=q, v=v)
 
 
