@@ -370,11 +370,13 @@ def _train_bc(*, model: TabularModel, features: FeatureMap, demos: list[Any],
             optimizer_kwargs={"lr": float(hp["learning_rate"])}, device="cpu",
             custom_logger=logger,
         )
+        trainer._bc_logger = _DetachingBCLogger(trainer.logger)
         trainer.train(n_epochs=budget, progress_bar=False, log_interval=10**9)
     policy.set_training_mode(False)
     with th.no_grad():
         metrics = trainer.loss_calculator(
-            policy, th.as_tensor(transitions.obs), th.as_tensor(transitions.acts))
+            policy, th.as_tensor(np.array(transitions.obs, dtype=np.float32)),
+            th.as_tensor(np.array(transitions.acts)))
     losses = {"loss": metrics.loss.item(), "neglogp": metrics.neglogp.item(),
               "entropy": metrics.entropy.item()}
     return policy, losses
@@ -451,6 +453,23 @@ class _LogitAIRL(AIRL):
         if not hasattr(self, "_logit_reward"):
             self._logit_reward = _DiscriminatorLogitReward(self)
         return self._logit_reward
+
+
+class _DetachingBCLogger(bc.BCLogger):
+    """imitation's BC logger, fed detached metrics.
+
+    ``BCLogger.log_batch`` calls ``float()`` on each training metric, and the loss
+    still carries its autograd graph at that point, which makes torch warn on every
+    batch. The metrics are only read, so detaching them first changes nothing else.
+    """
+
+    def log_batch(self, batch_num: int, batch_size: int, num_samples_so_far: int,
+                  training_metrics: Any, rollout_stats: Mapping[str, float]) -> None:
+        detached = bc.BCTrainingMetrics(**{
+            k: v.detach() if isinstance(v, th.Tensor) else v
+            for k, v in vars(training_metrics).items()
+        })
+        super().log_batch(batch_num, batch_size, num_samples_so_far, detached, rollout_stats)
 
 
 class _SilentTqdm:
