@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -118,6 +119,8 @@ def main(argv: list[str] | None = None) -> dict:
         "threads": os.environ.get("OMP_NUM_THREADS"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "server_startup_seconds": round(startup, 3),
+        # Peak resident memory of this process, the in-process model server included.
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "cold": cold,
         "warm_from_cache": warm,
         "verification": {
