@@ -30,6 +30,7 @@ from subrational_gym.learners.seeding import seed_everything
 from subrational_gym.learners.training import (
     ALGORITHMS,
     DEFAULTS,
+    GAME_DEFAULTS,
     IMITATION_ALGORITHMS,
     RL_ALGORITHMS,
     TrainRecord,
@@ -46,6 +47,7 @@ __all__ = [
     "RL_ALGORITHMS",
     "FeatureMap",
     "FeatureWrapper",
+    "GAME_DEFAULTS",
     "LearnerError",
     "PolicyFileError",
     "TrainRecord",

@@ -51,7 +51,7 @@ def save(result: TrainResult, path: str | os.PathLike[str]) -> None:
         "net_arch": [int(x) for x in result.record.hyperparameters.get("net_arch", [])],
         "features": None if result.features is None else result.features.kind,
         "record": json.dumps(result.record.to_dict()),
-        "probs": th.as_tensor(result.policy.probs),
+        "probs": th.as_tensor(np.array(result.policy.probs)),  # a writable copy
         "state_dict": dict(state),
     }
     th.save(payload, os.fspath(path))

@@ -21,17 +21,29 @@ def _load(name):
 @pytest.mark.slow
 def test_learner_fidelity_smoke(tmp_path):
     out = tmp_path / "fidelity.json"
-    records = _load("learner_fidelity").main(
-        ["--tiny", "--episodes", "10", "--games", "ultimatum", "marshmallow",
-         "--out", str(out)])
+    result = _load("learner_fidelity").main(
+        ["--tiny", "--episodes", "10", "--seeds", "0", "1",
+         "--games", "ultimatum", "marshmallow_t0", "--out", str(out)])
     saved = json.loads(out.read_text())
-    assert saved == json.loads(json.dumps(records))
-    assert len(saved) == 2 * 4
+    assert saved == json.loads(json.dumps(result))
+    records, aggregates = saved["records"], saved["aggregates"]
+    assert len(records) == 2 * 2 * 4
     required = {"game", "env_id", "expert", "algorithm", "seed", "n_episodes", "tv_mean",
                 "tv_max", "train_seconds", "target", "met", "noise_floor_tv_mean"}
-    for record in saved:
+    for record in records:
         assert required <= set(record)
         assert 0.0 <= record["tv_mean"] <= record["tv_max"] <= 1.0
+    assert {r["seed"] for r in records} == {0, 1}
+    # The deterministic expert has no sampling floor.
+    assert all(r["noise_floor_tv_mean"] == 0.0 and r["deterministic_expert"]
+               for r in records if r["game"] == "marshmallow_t0")
+    assert len(aggregates) == 2 * 4
+    for agg in aggregates:
+        runs = [r["tv_mean"] for r in records
+                if (r["game"], r["algorithm"]) == (agg["game"], agg["algorithm"])]
+        assert min(runs) <= agg["tv_mean_iqm"] <= agg["tv_mean_worst"] == max(runs)
+        assert agg["met"] == (agg["tv_mean_iqm"] <= agg["target"]
+                              and agg["train_seconds_max"] <= 60.0)
 
 
 @pytest.mark.slow

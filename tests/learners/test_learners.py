@@ -10,6 +10,7 @@ from subrational_gym import make_env, policies
 from subrational_gym.learners import (
     ALGORITHMS,
     DEFAULTS,
+    GAME_DEFAULTS,
     FeatureMap,
     LearnerError,
     PolicyFileError,
@@ -181,7 +182,8 @@ def test_as_tabular_policy_reads_probs_of_a_torch_policy():
                             lr_schedule=lambda _: 0.0)
     table = as_tabular_policy(model, net)
     with torch.no_grad():
-        probs = net.get_distribution(torch.as_tensor(model.observations)).distribution.probs
+        obs = torch.as_tensor(np.array(model.observations))
+        probs = net.get_distribution(obs).distribution.probs
     np.testing.assert_allclose(table.probs, probs.double().numpy(), atol=1e-6)
 
 
@@ -221,6 +223,20 @@ def test_load_rejects_malformed_files(tmp_path):
     torch.save({"format": "subrational-gym/learner", "version": 99}, old)
     with pytest.raises(PolicyFileError, match="version"):
         load(old)
+
+
+def test_game_defaults_apply_and_explicit_arguments_win(demos_by_env):
+    env_id = "Subrational/Marshmallow-v0"
+    kwargs, _, demos = demos_by_env[env_id]
+    assert GAME_DEFAULTS["bc"]["marshmallow"]["features"] == "raw"
+    result = train("bc", demos, env_id, env_kwargs=kwargs, seed=0, budget=1)
+    assert result.record.hyperparameters["features"] == "raw"
+    result = train("bc", demos, env_id, env_kwargs=kwargs, seed=0, budget=1,
+                   features="onehot")
+    assert result.record.hyperparameters["features"] == "onehot"
+    dm = train("distribution_matching", demos, env_id, env_kwargs=kwargs, seed=0)
+    assert dm.record.budget == GAME_DEFAULTS["distribution_matching"]["marshmallow"]["budget"]
+    assert set(GAME_DEFAULTS) <= set(ALGORITHMS)
 
 
 def test_defaults_cover_every_algorithm():
