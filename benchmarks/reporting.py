@@ -64,9 +64,12 @@ def _human_overlay(ax: Any, game: str, xs: Sequence[float]) -> None:
             ax.errorbar([1], [(fig.low + fig.high) / 2], yerr=[[(fig.high - fig.low) / 2]],
                         fmt="k*", ms=11, capsize=4, label=label)
         elif fig.key == "start_late":
+            # 80-95% procrastinate: 5-20% have started by the end of the first half.
             half = len(xs) // 2
-            ax.fill_between([xs[0], xs[half - 1]], 0, 1 - fig.high, color="grey", alpha=0.25,
-                            label=label and "human: 5-20% start in the first half")
+            low, high = 1 - fig.high, 1 - fig.low
+            ax.errorbar([xs[half - 1]], [(low + high) / 2], yerr=[[(high - low) / 2]],
+                        fmt="k*", ms=11, capsize=4,
+                        label=label and "human: 5-20% start in the first half")
         else:
             continue
         labelled = True
