@@ -581,7 +581,7 @@ class Replication:
         for f in summary["findings"]:
             lines += [f"### {f['game']}", "", f["finding"], "",
                       f"*Criterion:* {f['criterion']}", "", "```json",
-                      json.dumps(f["numbers"], indent=1, default=_json)[:3000], "```", ""]
+                      json.dumps(_rounded(f["numbers"]), default=_json), "```", ""]
         lines += ["## Imitation fidelity (total variation to the LLM expert)", "",
                   "Visit-weighted total variation between each learner and the expert it "
                   "imitates: interquartile mean over seeds [95% bootstrap CI].", ""]
@@ -608,8 +608,8 @@ class Replication:
         for game, path in plots.items():
             lines += [f"![{game}](plots/{path.name})", ""]
         if perf:
-            lines += ["## Performance", "", "```json", json.dumps(perf, indent=1,
-                                                                  default=_json), "```", ""]
+            lines += ["## Performance", "", "```json",
+                      json.dumps(_rounded(perf), indent=1, default=_json), "```", ""]
         lines += ["The embedded 270M model exercises the pipeline; it is far too small to "
                   "be a credible human simulator, so 'not reproduced' is the expected honest "
                   "answer with it. Run against a stronger model with `--base-url` and "
@@ -639,6 +639,17 @@ class Replication:
                  f"{calls['sample_mode_10_samples']['value']:.2f}; cold tabulation of 4 games "
                  f"{cold:.1f} s; second run {perf['second_identical_run_calls']['value']} calls")
         _log(f"Report: {self.args.out / 'report.md'}")
+
+
+def _rounded(value: Any, digits: int = 4) -> Any:
+    """``value`` with every float rounded, for reading."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, Mapping):
+        return {k: _rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v, digits) for v in value]
+    return value
 
 
 def _json(value: Any) -> Any:
