@@ -63,12 +63,14 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--out", type=Path, default=Path("results/reference_policies.json"))
     args = parser.parse_args(argv)
     records = []
-    print(f"{'game':<18} {'policy':<40} {'return':>7}  behaviour")
+    print(f"{'game':<18} {'policy':<46} {'return':>7}  behaviour")
     for game_name, kwargs, pol in reference_policies():
         game = subrational_gym.make_env(game_name, **kwargs)
         summary = behaviour_summary(game, pol)
         ret = expected_return(game.tabular_model(), pol)
-        print(f"{game_name:<18} {pol.name:<40} {ret:7.2f}  {headline(game_name, summary)}")
+        temp = pol.params.get("temperature", 0.0)
+        label = pol.name + (f" T={temp:g}" if temp else "")
+        print(f"{game_name:<18} {label:<46} {ret:7.2f}  {headline(game_name, summary)}")
         records.append({"game": game_name, "env_kwargs": kwargs, "policy": pol.name,
                         "params": pol.params, "expected_return": ret, "behaviour": summary})
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -363,7 +363,8 @@ def prospect_theory_gambler(
         return (stop, best)
 
     return _from_utilities(
-        game, utility, temperature=temperature, seed=seed, name="prospect theory",
+        game, utility, temperature=temperature, seed=seed,
+        name=f"prospect theory({planning}, reference={reference})",
         params={"alpha": alpha, "beta": beta, "loss_aversion": loss_aversion,
                 "gamma": gamma, "delta": delta, "reference": reference,
                 "planning": planning},
