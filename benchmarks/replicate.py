@@ -599,6 +599,14 @@ class Replication:
              "seeds"], rows), ""]
         lines += ["Key metric per game: " + "; ".join(
             f"{g}: {KEY_METRIC_NAME[g]}" for g in self.args.games) + ".", ""]
+        lines += ["## Human figures", "",
+                  "Published human figures each game is scored against "
+                  "(`subrational_gym.human_data`).", ""]
+        rows = [[fig.game, fig.quantity, f"{fig.low:g}" if fig.low == fig.high
+                 else f"{fig.low:g} to {fig.high:g}", fig.persona or "-", fig.source]
+                for fig in human_data.HUMAN_FIGURES if fig.game in self.args.games]
+        lines += [reporting.markdown_table(["game", "quantity", "human value",
+                                            "compared persona", "source"], rows), ""]
         lines += ["## Human fidelity", "", summary["fidelity"]["scale"], ""]
         fams = sorted({s for g in summary["fidelity"]["per_game"].values() for s in g})
         rows = [[fam, *(summary["fidelity"]["per_game"][g].get(fam) for g in self.args.games),

@@ -114,7 +114,8 @@ def behaviour_summary(game: SubrationalEnv, policy: Any) -> dict[str, Any]:
 
     - ultimatum: ``acceptance`` probability by ``offer`` (and ``offer_share``).
     - marshmallow: probability of having eaten by each minute, of waiting the full
-      time, and of giving in half-way (after waiting at least one minute).
+      time, of giving in half-way (after waiting at least one minute), and the expected
+      minutes waited.
     - double_or_nothing: probability of gambling in each round (given the round is
       reached), of reaching it, and the expected winnings taken home.
     - procrastination: distribution of the day writing starts and the day it finishes
@@ -160,6 +161,7 @@ def _marshmallow(game: Any, model: TabularModel, probs: np.ndarray, occ: np.ndar
             waiting[m.t] = occ[s]
             eat_at[m.t] = occ[s] * probs[s, 1]
     eaten_by = np.cumsum(eat_at)
+    waited_minutes = float(np.arange(w) @ eat_at + w * (1.0 - eaten_by[-1]))
     return {
         "minute": list(range(1, w + 1)),
         "eaten_by_minute": eaten_by.tolist(),
@@ -167,6 +169,7 @@ def _marshmallow(game: Any, model: TabularModel, probs: np.ndarray, occ: np.ndar
         "waited_full": float(1.0 - eaten_by[-1]),
         "gave_in_midway": float(eat_at[1:].sum()),
         "ate_at_once": float(eat_at[0]),
+        "expected_minutes_waited": waited_minutes,
     }
 
 

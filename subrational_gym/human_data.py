@@ -98,6 +98,8 @@ EXTRACTORS: dict[str, Extractor] = {
     "gave_in_midway_share": lambda s: (
         s["gave_in_midway"] / (1.0 - s["waited_full"]) if s["waited_full"] < 1.0 else None
     ),
+    "wait_fraction": lambda s: s["expected_minutes_waited"] / len(s["minute"]),
+    "acceptance_at_40pct": _acceptance_at(0.4),
     "gamble_first_round": lambda s: s["gamble_probability"][0],
     "start_late": _last_days_start,
 }
@@ -120,6 +122,13 @@ HUMAN_FIGURES: tuple[HumanFigure, ...] = (
         "Nowak, Page and Sigmund 2000 (Science), summary of many studies; Camerer 2003",
         "acceptance_below_30pct", note="about half of responders reject offers below 30%"),
     HumanFigure(
+        "ultimatum", "acceptance of the offers actually made (mean offer 40% of the pie)",
+        0.84, 0.84,
+        "Oosterbeek, Sloof and van de Kuilen 2004 (Experimental Economics 7:171), "
+        "meta-analysis of 37 papers: 16% of offers rejected", "acceptance_at_40pct",
+        note="approximation: a rate over offers averaging 40% compared with acceptance of "
+        "a 40% offer"),
+    HumanFigure(
         "ultimatum", "acceptance of an equal split", 1.0, 1.0,
         "Henrich et al. strategy-method data, CORE Econ unit 4.12", "acceptance_at_50pct"),
     HumanFigure(
@@ -130,6 +139,12 @@ HUMAN_FIGURES: tuple[HumanFigure, ...] = (
         "marshmallow", "3-year-olds waiting the full time", 0.0, 0.35,
         "Developmental Psychobiology 2014, literature summary: most 3-year-olds take the "
         "immediate reward", "waited_full", persona="child-3"),
+    HumanFigure(
+        "marshmallow", "share of the maximum wait, reliable experimenter (mean age 4.5)",
+        0.80, 0.80,
+        "Kidd, Palmeri and Aslin 2013 (Cognition 126:109): mean wait 12 min 2 s of 15 after "
+        "a reliable experimenter (3 min 2 s after an unreliable one)", "wait_fraction",
+        persona="child-4", tolerance=0.5),
     HumanFigure(
         "marshmallow", "children who give in, doing so after waiting a while", 0.5, 1.0,
         "Mischel and Ebbesen 1970: those who gave in did so after 5.72 of 15 minutes on "

@@ -34,7 +34,7 @@ def test_persona_figures_are_skipped_without_that_persona():
     g = subrational_gym.make_env("marshmallow")
     summary = behaviour_summary(g, policies.beta_delta(g, beta=0.6, temperature=0.3))
     scores = human_data.score_figures("marshmallow", {"child-4": summary, "other": summary})
-    assert [s.figure.persona for s in scores] == ["child-4"]
+    assert [s.figure.persona for s in scores] == ["child-4", "child-4"]
 
 
 def test_overall_and_errors():

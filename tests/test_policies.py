@@ -163,3 +163,16 @@ def test_policy_stream_differs_from_env_stream_with_the_same_seed():
         obs, _ = env.reset(seed=seed, options={"offer": 3})
         accepted_at_3.append(int(policy.sample(obs[None])[0]))
     assert 0.5 < np.mean(accepted_at_3) < 0.7  # P(accept $3) = 0.6 in the population
+
+
+def test_expected_minutes_waited_hand_cases():
+    g = game("marshmallow", wait_minutes=4)
+    assert behaviour_summary(g, policies.exponential_discounter(g, gamma=1.0))[
+        "expected_minutes_waited"] == 4.0
+    assert behaviour_summary(g, policies.exponential_discounter(g, gamma=0.0))[
+        "expected_minutes_waited"] == 0.0
+    # Constant hazard h of eating each minute: E[wait] = sum_t t h (1-h)^t + 4 (1-h)^4.
+    child = policies.beta_delta(g, beta=0.6, temperature=0.3)
+    h = child.probs[0, 1]
+    expected = sum(t * h * (1 - h) ** t for t in range(4)) + 4 * (1 - h) ** 4
+    assert behaviour_summary(g, child)["expected_minutes_waited"] == pytest.approx(expected)
