@@ -171,8 +171,16 @@ def test_expected_minutes_waited_hand_cases():
         "expected_minutes_waited"] == 4.0
     assert behaviour_summary(g, policies.exponential_discounter(g, gamma=0.0))[
         "expected_minutes_waited"] == 0.0
-    # Constant hazard h of eating each minute: E[wait] = sum_t t h (1-h)^t + 4 (1-h)^4.
+    # Hazard h_t of eating at minute t (the last minute's wait pays at once, so h_3 differs):
+    # E[wait] = sum_t t h_t prod_{u<t}(1-h_u) + 4 prod_u (1-h_u).
     child = policies.beta_delta(g, beta=0.6, temperature=0.3)
-    h = child.probs[0, 1]
-    expected = sum(t * h * (1 - h) ** t for t in range(4)) + 4 * (1 - h) ** 4
+    model = child.model
+    h = [child.probs[s, 1] for s in range(model.n_states)
+         if model.decision_mask[s] and g.observation_meaning(model.observations[s]).status
+         == "waiting"]
+    survive, expected = 1.0, 0.0
+    for t, h_t in enumerate(h):
+        expected += t * h_t * survive
+        survive *= 1 - h_t
+    expected += 4 * survive
     assert behaviour_summary(g, child)["expected_minutes_waited"] == pytest.approx(expected)
