@@ -241,3 +241,43 @@ def test_game_defaults_apply_and_explicit_arguments_win(demos_by_env):
 
 def test_defaults_cover_every_algorithm():
     assert set(DEFAULTS) == set(ALGORITHMS)
+
+
+@pytest.mark.parametrize("algorithm", ["gail", "airl"])
+def test_adversarial_policy_is_the_iterate_average(algorithm, demos_by_env):
+    env_id = "Subrational/Marshmallow-v0"
+    kwargs, _, demos = demos_by_env[env_id]
+    model = make_env(env_id, **kwargs).tabular_model()
+    tiny = {**TINY[algorithm], "budget": 512}  # four rounds of 128 steps
+    last = train(algorithm, demos, env_id, env_kwargs=kwargs, seed=0, average_last=0.0,
+                 **tiny)
+    # Averaging over the last round alone reads the final generator.
+    final = as_tabular_policy(model, last.trained, features=last.features)
+    np.testing.assert_allclose(last.policy.probs, final.probs, atol=1e-12)
+    assert last.policy.name == algorithm
+    mean = train(algorithm, demos, env_id, env_kwargs=kwargs, seed=0, average_last=1.0,
+                 **tiny)
+    np.testing.assert_allclose(mean.policy.probs.sum(axis=1), 1.0)
+    assert not np.allclose(mean.policy.probs, final.probs)
+    assert mean.record.hyperparameters["average_last"] == 1.0
+
+
+def test_adversarial_learning_rate_anneals_to_zero(demos_by_env):
+    env_id = "Subrational/Marshmallow-v0"
+    kwargs, _, demos = demos_by_env[env_id]
+    tiny = {**TINY["gail"], "budget": 512}
+    result = train("gail", demos, env_id, env_kwargs=kwargs, seed=0, **tiny)
+    lr = result.trained.policy.optimizer.param_groups[0]["lr"]
+    # The fourth and last round trains at a quarter of the initial rate.
+    assert lr == pytest.approx(DEFAULTS["gail"]["learning_rate"] / 4)
+    flat = train("gail", demos, env_id, env_kwargs=kwargs, seed=0,
+                 anneal_learning_rate=False, **tiny)
+    assert flat.trained.policy.optimizer.param_groups[0]["lr"] == pytest.approx(
+        DEFAULTS["gail"]["learning_rate"])
+
+
+def test_adversarial_budget_below_one_round_is_an_error(demos_by_env):
+    env_id = "Subrational/Marshmallow-v0"
+    kwargs, _, demos = demos_by_env[env_id]
+    with pytest.raises(LearnerError, match="less than one round"):
+        train("gail", demos, env_id, env_kwargs=kwargs, **{**TINY["gail"], "budget": 100})
