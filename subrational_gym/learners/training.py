@@ -28,26 +28,24 @@ behavioural reference policies, the imitation learners recover the expert
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
-from unittest import mock
 
 import gymnasium as gym
 import numpy as np
 import torch as th
 from imitation.algorithms import bc
-from imitation.algorithms.adversarial import common as adversarial_common
 from imitation.algorithms.adversarial.airl import AIRL
 from imitation.algorithms.adversarial.gail import GAIL
 from imitation.data import rollout
 from imitation.data.wrappers import RolloutInfoWrapper
 from imitation.rewards.reward_nets import BasicRewardNet, BasicShapedRewardNet, RewardNet
 from imitation.util import logger as imit_logger
+from imitation.util import networks
 from imitation.util.networks import RunningNorm
 from stable_baselines3 import DQN, PPO
 from stable_baselines3.common import logger as sb_logger
@@ -534,19 +532,6 @@ class _DetachingBCLogger(bc.BCLogger):
         super().log_batch(batch_num, batch_size, num_samples_so_far, detached, rollout_stats)
 
 
-class _SilentTqdm:
-    @staticmethod
-    def tqdm(iterable: Any, *args: Any, **kwargs: Any) -> Any:
-        return iterable
-
-
-@contextlib.contextmanager
-def _no_progress_bar() -> Any:
-    # imitation's adversarial train loop always draws a tqdm bar on stderr.
-    with mock.patch.object(adversarial_common, "tqdm", _SilentTqdm):
-        yield
-
-
 def _train_adversarial(algorithm: str, *, model: TabularModel, env_id: str,
                        env_kwargs: Mapping[str, Any], features: FeatureMap, demos: list[Any],
                        seed: int, budget: int, hp: Mapping[str, Any],
@@ -610,8 +595,15 @@ def _train_adversarial(algorithm: str, *, model: TabularModel, env_id: str,
             if r >= first_averaged:
                 total[:] += as_tabular_policy(model, generator.policy, features=features).probs
 
-        with _no_progress_bar():
-            trainer.train(n_rounds * trainer.gen_train_timesteps, callback=after_round)
+        # The round loop of AdversarialTrainer.train, written out: it draws a tqdm bar on
+        # stderr that cannot be turned off, and a library must not print bars of its own.
+        for r in range(n_rounds):
+            trainer.train_gen(trainer.gen_train_timesteps)
+            for _ in range(trainer.n_disc_updates_per_round):
+                with networks.training(trainer.reward_train):
+                    trainer.train_disc()
+            after_round(r)
+            trainer.logger.dump(trainer._global_step)
     venv.close()
     keep = ("disc_loss", "disc_acc", "disc_acc_expert", "disc_acc_gen", "disc_entropy",
             "policy_gradient_loss", "value_loss", "entropy_loss")
