@@ -32,18 +32,16 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from subrational_gym import make_env, policies  # noqa: E402
 from subrational_gym.evaluation import behaviour_summary  # noqa: E402
-from subrational_gym.learners import generate_demonstrations, train  # noqa: E402
+from subrational_gym.learners import (  # noqa: E402
+    SMOKE_BUDGETS,
+    generate_demonstrations,
+    train,
+)
 
 PROCRASTINATION = "Subrational/Procrastination-v0"
 MARSHMALLOW = "Subrational/Marshmallow-v0"
 GAMMAS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99, 1.0)
 LEARNERS = ("bc", "distribution_matching", "gail", "airl")
-TINY_BUDGETS = {
-    "bc": {"budget": 1},
-    "distribution_matching": {"budget": 5},
-    "gail": {"budget": 256, "n_envs": 2, "n_steps": 64, "batch_size": 64, "n_epochs": 1},
-    "airl": {"budget": 256, "n_envs": 2, "n_steps": 64, "batch_size": 64, "n_epochs": 1},
-}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -79,7 +77,7 @@ def procrastination_start(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def _learner_kwargs(args: argparse.Namespace, algorithm: str) -> dict[str, Any]:
-    return TINY_BUDGETS[algorithm] if args.tiny else {}
+    return SMOKE_BUDGETS[algorithm] if args.tiny else {}
 
 
 def commitment(args: argparse.Namespace) -> list[dict[str, Any]]:

@@ -39,6 +39,7 @@ from subrational_gym import make_env, policies  # noqa: E402
 from subrational_gym.aggregate import aggregate  # noqa: E402
 from subrational_gym.evaluation import total_variation  # noqa: E402
 from subrational_gym.learners import (  # noqa: E402
+    SMOKE_BUDGETS,
     empirical_policy,
     generate_demonstrations,
     train,
@@ -103,14 +104,7 @@ EXPERTS: tuple[Expert, ...] = (
 #: Issue 4's targets: visit-weighted TV to the expert after 500 episodes, within 60 s.
 TARGETS = {"bc": 0.02, "distribution_matching": 0.02, "gail": 0.05, "airl": 0.05}
 ALGORITHMS = tuple(TARGETS)
-#: Budgets small enough for a smoke test (seconds in all).
 TIME_LIMIT_S = 60.0
-TINY_BUDGETS = {
-    "bc": {"budget": 1},
-    "distribution_matching": {"budget": 5},
-    "gail": {"budget": 256, "n_envs": 2, "n_steps": 64, "batch_size": 64, "n_epochs": 1},
-    "airl": {"budget": 256, "n_envs": 2, "n_steps": 64, "batch_size": 64, "n_epochs": 1},
-}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -143,7 +137,7 @@ def run_one(game: str, seed: int, algorithms: Sequence[str], episodes: int,
     floor = total_variation(model, expert, empirical_policy(model, demos, smoothing=0.0))
     records = []
     for algorithm in algorithms:
-        extra = TINY_BUDGETS[algorithm] if tiny else {}
+        extra = SMOKE_BUDGETS[algorithm] if tiny else {}
         result = train(algorithm, demos, expert_cfg.env_id,
                        env_kwargs=expert_cfg.env_kwargs, seed=seed, **extra)
         distance = total_variation(model, expert, result.policy)
