@@ -552,9 +552,11 @@ class Replication:
                     label = f"learned (DM) {persona}"
                     curves[label] = r["learners"][PAPER_LEARNER]["summary"]
                     styles[label] = {"color": colour, "ls": "--", "marker": "x"}
-            for name, s in rec["baselines"]["references"].items():
+            shades = ("dimgrey", "darkgrey", "silver")
+            for i, (name, s) in enumerate(rec["baselines"]["references"].items()):
                 curves[f"theory: {name}"] = s
-                styles[f"theory: {name}"] = {"color": "grey", "ls": ":", "marker": None}
+                styles[f"theory: {name}"] = {"color": shades[i % 3], "ls": ":", "marker": "s",
+                                             "ms": 2, "lw": 2.0}
             label = f"RL: value iteration gamma={RL_GAMMA}"
             curves[label] = rec["baselines"]["value_iteration"][f"{RL_GAMMA:g}"]
             styles[label] = {"color": "black", "ls": "-.", "marker": None}

@@ -47,7 +47,7 @@ _AXES = {
 def _human_overlay(ax: Any, game: str, xs: Sequence[float]) -> None:
     """Draw the human figures that map onto the curve's axes."""
     points = {"acceptance_at_0": 0.0, "acceptance_at_10pct": 0.1, "acceptance_at_20pct": 0.2,
-              "acceptance_at_50pct": 0.5}
+              "acceptance_at_40pct": 0.4, "acceptance_at_50pct": 0.5}
     labelled = False
     for fig in figures_for(game):
         label = None if labelled else "human studies"
@@ -94,8 +94,9 @@ def plot_behaviour(
     xs: Sequence[float] = []
     for label, summary in curves.items():
         xs, ys = _curve(game, summary)
-        style = {"marker": "o", "ls": "-", **dict((styles or {}).get(label, {}))}
-        ax.plot(xs, ys, ms=3, lw=1.4, label=label, **style)
+        style = {"marker": "o", "ls": "-", "ms": 3, "lw": 1.4,
+                 **dict((styles or {}).get(label, {}))}
+        ax.plot(xs, ys, label=label, **style)
     if xs:
         _human_overlay(ax, game, xs)
     ax.set_title(TITLES[game])
