@@ -696,8 +696,7 @@ class LLMClient:
         labels: Sequence[str] | None,
         constrain: bool | None,
     ) -> tuple[str, dict[str, Any]]:
-        if n < 1:
-            raise ConfigurationError(f"n must be >= 1, got {n}")
+        # n >= 1 is checked once, by _sample_many, the only caller.
         if temperature < 0:
             raise ConfigurationError(f"temperature must be >= 0, got {temperature}")
         constrain = (self.structured and labels is not None) if constrain is None else constrain

@@ -524,7 +524,9 @@ class _DiscriminatorLogitReward(RewardNet):
         return trainer.logits_expert_is_high(state, action, next_state, done, log_prob)
 
 
-class _LogitGAIL(GAIL):
+class _LogitRewardMixin:
+    """Train the generator on the discriminator's logit (see _DiscriminatorLogitReward)."""
+
     @property
     def reward_train(self) -> RewardNet:
         if not hasattr(self, "_logit_reward"):
@@ -532,12 +534,12 @@ class _LogitGAIL(GAIL):
         return self._logit_reward
 
 
-class _LogitAIRL(AIRL):
-    @property
-    def reward_train(self) -> RewardNet:
-        if not hasattr(self, "_logit_reward"):
-            self._logit_reward = _DiscriminatorLogitReward(self)
-        return self._logit_reward
+class _LogitGAIL(_LogitRewardMixin, GAIL):
+    pass
+
+
+class _LogitAIRL(_LogitRewardMixin, AIRL):
+    pass
 
 
 class _DetachingBCLogger(bc.BCLogger):
