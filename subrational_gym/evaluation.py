@@ -16,7 +16,7 @@ import numpy as np
 
 from subrational_gym.core import SubrationalEnv
 from subrational_gym.errors import ParameterError
-from subrational_gym.planning import _check_probs, policy_evaluation
+from subrational_gym.planning import _check_probs, layers, policy_evaluation
 from subrational_gym.tabular import TabularModel
 
 
@@ -50,9 +50,8 @@ def state_occupancy(model: TabularModel, probs: np.ndarray) -> np.ndarray:
     probs = _check_probs(model, probs)
     occ = np.array(model.initial_distribution, dtype=np.float64)
     p = model.transition_matrix
-    for s in range(model.n_states):
-        if occ[s] > 0 and not model.terminal_mask[s]:
-            occ += occ[s] * (probs[s] @ p[s])
+    for block in reversed(layers(model)):  # earliest time step first
+        occ += occ[block] @ np.einsum("sa,san->sn", probs[block], p[block])
     return occ
 
 

@@ -55,28 +55,42 @@ def value_iteration(model: TabularModel, gamma: float = 1.0) -> Values:
     Returns:
         :class:`Values` with the optimal action values ``q`` and state values ``v``.
     """
-    return _backward_sweep(model, gamma, lambda s, q_s: q_s.max())
+    return _backward_sweep(model, gamma, lambda block, q: q.max(axis=1))
 
 
 def policy_evaluation(model: TabularModel, probs: np.ndarray, gamma: float = 1.0) -> Values:
     """Action and state values of the stationary policy ``probs`` with discount ``gamma``."""
     probs = _check_probs(model, probs)
-    return _backward_sweep(model, gamma, lambda s, q_s: probs[s] @ q_s)
+    return _backward_sweep(model, gamma, lambda block, q: (probs[block] * q).sum(axis=1))
+
+
+def layers(model: TabularModel) -> list[slice]:
+    """Index ranges of the non-terminal states of each time step, latest step first.
+
+    States are sorted by time step and every transition moves forward in time, so the
+    states of one step depend only on later steps: a backward sweep can treat each
+    step as one vectorised block.
+    """
+    times = model.times
+    out = []
+    for t in range(model.horizon - 1, -1, -1):
+        lo, hi = np.searchsorted(times, t, "left"), np.searchsorted(times, t, "right")
+        if hi > lo:
+            out.append(slice(int(lo), int(hi)))
+    return out
 
 
 def _backward_sweep(
-    model: TabularModel, gamma: float, state_value: Callable[[int, np.ndarray], float]
+    model: TabularModel, gamma: float, state_value: Callable[[slice, np.ndarray], np.ndarray]
 ) -> Values:
-    """One backward pass: ``q = r + gamma * P v``, then ``v[s] = state_value(s, q[s])``."""
+    """One backward pass by time step: ``q = r + gamma * P v``, then ``v = state_value(q)``."""
     gamma = check_real("gamma", gamma, low=0.0, high=1.0)
     p, r = model.transition_matrix, model.reward_matrix
     v = np.zeros(model.n_states)
     q = np.zeros((model.n_states, model.n_actions))
-    for s in range(model.n_states - 1, -1, -1):
-        if model.terminal_mask[s]:
-            continue
-        q[s] = r[s] + gamma * p[s] @ v
-        v[s] = state_value(s, q[s])
+    for block in layers(model):
+        q[block] = r[block] + gamma * (p[block] @ v)
+        v[block] = state_value(block, q[block])
     return Values(q=q, v=v)
 
 
@@ -107,13 +121,11 @@ def quasi_hyperbolic(
     probs = np.full((n, model.n_actions), 1.0 / model.n_actions)
     w = np.zeros(n)
     believed = value_iteration(model, delta).v if not sophisticated else None
-    for s in range(n - 1, -1, -1):
-        if model.terminal_mask[s]:
-            continue
+    for block in layers(model):
         future = believed if believed is not None else w
-        q[s] = r[s] + beta * delta * (p[s] @ future)
-        probs[s] = softmax_choice(q[s][None], temperature)[0]
-        w[s] = probs[s] @ (r[s] + delta * (p[s] @ w))
+        q[block] = r[block] + beta * delta * (p[block] @ future)
+        probs[block] = softmax_choice(q[block], temperature)
+        w[block] = (probs[block] * (r[block] + delta * (p[block] @ w))).sum(axis=1)
     return Values(q=q, v=w), probs
 
 

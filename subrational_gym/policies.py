@@ -253,13 +253,29 @@ def inequity_averse_responder(
     beta = check_real("beta", beta, low=0.0, high=1.0)
 
     def utility(state: Any) -> tuple[float, float]:
-        x, pie = state.offer, state.pie
-        accept = x - alpha * max(pie - 2 * x, 0) - beta * max(2 * x - pie, 0)
-        return (0.0, accept)
+        return (0.0, float(fehr_schmidt_accept_utility(state.offer, state.pie, alpha, beta)))
 
     return _from_utilities(game, utility, temperature=temperature, seed=seed,
                            name=f"inequity aversion(alpha={alpha:g})",
                            params={"alpha": alpha, "beta": beta})
+
+
+def fehr_schmidt_accept_utility(
+    offer: np.ndarray | float, pie: np.ndarray | float, alpha: float, beta: float
+) -> np.ndarray:
+    """Fehr-Schmidt utility of accepting ``offer`` of ``pie`` (rejecting is worth 0).
+
+    ``offer - alpha * max(pie - 2 offer, 0) - beta * max(2 offer - pie, 0)``: envy
+    ``alpha`` for getting less than the proposer, guilt ``beta`` for getting more.
+    Vectorised over ``offer`` and ``pie``.
+
+    >>> fehr_schmidt_accept_utility(np.array([2, 5, 8]), 10, alpha=0.5, beta=0.25)
+    array([-1. ,  5. ,  6.5])
+    """
+    offer = np.asarray(offer, dtype=np.float64)
+    pie = np.asarray(pie, dtype=np.float64)
+    return (offer - alpha * np.maximum(pie - 2.0 * offer, 0.0)
+            - beta * np.maximum(2.0 * offer - pie, 0.0))
 
 
 def fehr_schmidt_population(
@@ -291,13 +307,57 @@ def fehr_schmidt_population(
 
 
 # ----------------------------------------------------- double or nothing
-def prospect_weight(p: float, gamma: float) -> float:
-    """Tversky-Kahneman (1992) probability weighting ``p^g / (p^g + (1-p)^g)^(1/g)``."""
-    if p <= 0.0:
-        return 0.0
-    if p >= 1.0:
-        return 1.0
-    return p**gamma / (p**gamma + (1.0 - p) ** gamma) ** (1.0 / gamma)
+def prospect_weight(p: float | np.ndarray, gamma: float) -> float | np.ndarray:
+    """Tversky-Kahneman (1992) probability weighting ``p^g / (p^g + (1-p)^g)^(1/g)``.
+
+    Vectorised over ``p``; ``w(0) = 0`` and ``w(1) = 1``.
+
+    >>> round(prospect_weight(0.5, 0.61), 4)
+    0.4206
+    """
+    q = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = q**gamma / (q**gamma + (1.0 - q) ** gamma) ** (1.0 / gamma)
+    w = np.where(q <= 0.0, 0.0, np.where(q >= 1.0, 1.0, w))
+    return float(w) if w.ndim == 0 else w
+
+
+def prospect_theory_values(
+    winnings: np.ndarray | float,
+    rounds_left: np.ndarray | int,
+    win_probability: float,
+    *,
+    alpha: float,
+    beta: float,
+    loss_aversion: float,
+    gamma: float,
+    delta: float,
+    reference: str = "current",
+    planning: str = "myopic",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Prospect-theory values of stopping and of gambling on, vectorised over states.
+
+    See :func:`prospect_theory_gambler` for the meaning of the parameters; ``winnings``
+    is the money in hand and ``rounds_left`` the rounds that remain, this one included.
+
+    Returns:
+        ``(stop, gamble)`` arrays of the shape of ``winnings``.
+    """
+    w = np.asarray(winnings, dtype=np.float64)
+    left = np.broadcast_to(np.asarray(rounds_left), w.shape)
+    p = win_probability
+    horizon = 1 if planning == "myopic" else int(left.max(initial=1))
+    best = np.full(w.shape, -np.inf)
+    for k in range(1, horizon + 1):
+        win = prospect_weight(p**k, gamma)
+        if reference == "current":
+            value = (win * (w * (2.0**k - 1.0)) ** alpha
+                     - prospect_weight(1.0 - p**k, delta) * loss_aversion * w**beta)
+        else:
+            value = win * (w * 2.0**k) ** alpha
+        best = np.where(left >= k, np.maximum(best, value), best)
+    stop = np.zeros(w.shape) if reference == "current" else w**alpha
+    return stop, best
 
 
 def prospect_theory_gambler(
@@ -347,20 +407,11 @@ def prospect_theory_gambler(
     p = game.win_probability
 
     def utility(state: Any) -> tuple[float, float]:
-        w = state.winnings
         left = 1 if planning == "myopic" else game.max_rounds - state.t
-        best = -np.inf
-        for k in range(1, left + 1):
-            win = prospect_weight(p**k, gamma)
-            if reference == "current":
-                gain = (w * (2.0**k - 1.0)) ** alpha
-                loss = -loss_aversion * w**beta
-                value = win * gain + prospect_weight(1.0 - p**k, delta) * loss
-            else:
-                value = win * (w * 2.0**k) ** alpha
-            best = max(best, value)
-        stop = 0.0 if reference == "current" else w**alpha
-        return (stop, best)
+        stop, gamble = prospect_theory_values(
+            state.winnings, left, p, alpha=alpha, beta=beta, loss_aversion=loss_aversion,
+            gamma=gamma, delta=delta, reference=reference, planning=planning)
+        return (float(stop), float(gamble))
 
     return _from_utilities(
         game, utility, temperature=temperature, seed=seed,
