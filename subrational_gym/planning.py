@@ -6,6 +6,7 @@ backward sweep over the state indices solves a finite-horizon problem exactly.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -71,13 +72,20 @@ def layers(model: TabularModel) -> list[slice]:
     states of one step depend only on later steps: a backward sweep can treat each
     step as one vectorised block.
     """
+    cached = _LAYERS.get(model)
+    if cached is not None:
+        return cached
     times = model.times
     out = []
     for t in range(model.horizon - 1, -1, -1):
         lo, hi = np.searchsorted(times, t, "left"), np.searchsorted(times, t, "right")
         if hi > lo:
             out.append(slice(int(lo), int(hi)))
+    _LAYERS[model] = out
     return out
+
+
+_LAYERS: weakref.WeakKeyDictionary[TabularModel, list[slice]] = weakref.WeakKeyDictionary()
 
 
 def _backward_sweep(

@@ -1,0 +1,631 @@
+"""Maximum-likelihood fits of the behavioural families, and their comparison.
+
+Profile-likelihood intervals, AIC/BIC, Akaike weights and likelihood-ratio tests.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import optimize, stats
+
+from subrational_gym.errors import ParameterError
+from subrational_gym.inference.counts import ActionCounts
+from subrational_gym.inference.families import (
+    FAMILIES,
+    NESTINGS,
+    Coordinates,
+    Family,
+    get_family,
+)
+from subrational_gym.policies import TabularPolicy
+
+#: Families whose best-fit BIC is within this of the best one are "not separated".
+NOT_SEPARATED_BIC = 2.0
+#: How an interval is computed.
+CI_METHOD = "profile likelihood (likelihood-ratio inversion, chi-square with 1 df)"
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A family fitted to action counts by maximum likelihood.
+
+    Attributes:
+        family: The family's name.
+        game: The game.
+        params: Fitted parameters (fixed ones included).
+        ci: 95% (or ``level``) interval of each fitted parameter, by profile likelihood;
+            an end at the parameter's bound means the data do not bound it there.
+        loglik: Maximised log-likelihood.
+        n_obs: Number of decisions (sum of the counts in decision states).
+        n_params: Number of fitted (free) parameters.
+        aic: ``2 k - 2 loglik``.
+        bic: ``k ln(n_obs) - 2 loglik``.
+        policy: The fitted policy, to evaluate and plot like any other.
+        fixed: Parameters held at given values.
+        bounds: ``(low, high)`` of each parameter.
+        identified: Per fitted parameter, False when its interval spans its whole range
+            (the data say nothing about it).
+        level: Confidence level of ``ci``.
+        ci_method: How ``ci`` was computed.
+        details: Fixed quantities needed to read the parameters (e.g. the envy grid).
+    """
+
+    family: str
+    game: str
+    params: dict[str, float]
+    ci: dict[str, tuple[float, float]]
+    loglik: float
+    n_obs: float
+    n_params: int
+    aic: float
+    bic: float
+    policy: TabularPolicy = field(repr=False)
+    fixed: dict[str, float] = field(default_factory=dict)
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict, repr=False)
+    identified: dict[str, bool] = field(default_factory=dict)
+    level: float = 0.95
+    ci_method: str = CI_METHOD
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def covers(self, name: str, value: float) -> bool:
+        """Whether the interval of ``name`` contains ``value`` (a fixed one: equality)."""
+        if name in self.fixed:
+            return bool(np.isclose(self.fixed[name], value))
+        lo, hi = self.ci[name]
+        return bool(lo - 1e-9 <= value <= hi + 1e-9)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (without the policy)."""
+        return {
+            "family": self.family, "game": self.game, "params": self.params,
+            "ci": {k: list(v) for k, v in self.ci.items()}, "loglik": self.loglik,
+            "n_obs": self.n_obs, "n_params": self.n_params, "aic": self.aic, "bic": self.bic,
+            "fixed": self.fixed, "identified": self.identified, "level": self.level,
+            "ci_method": self.ci_method, "details": self.details,
+        }
+
+
+@dataclass(frozen=True)
+class LRTest:
+    """Likelihood-ratio test of a restricted family inside a general one.
+
+    Attributes:
+        restricted: The null family.
+        general: The alternative.
+        pinned: Values of the general family's parameters that make it the null.
+        statistic: ``2 (loglik_general - loglik_null)``, >= 0.
+        df: Number of parameters pinned.
+        n_boundary: How many of them are pinned at a bound of their range.
+        p_value: From the chi-bar-squared mixture ``sum_j C(b, j) 2^-b chi2(df - b + j)``
+            when ``b`` pinned values lie on a bound (Self and Liang 1987, taking the
+            boundary parameters as orthogonal), the plain chi-square otherwise, and a
+            conservative chi-square with ``df`` degrees of freedom where the null leaves
+            parameters unidentified (mixture shares).
+        method: Which of those.
+        exact_nesting: Whether the pinned general family reproduces the restricted
+            family's fit (False, for example, for the sophisticated beta-delta agent at
+            beta = 1, an exponential agent that anticipates its own choice noise).
+    """
+
+    restricted: str
+    general: str
+    pinned: dict[str, float]
+    statistic: float
+    df: int
+    n_boundary: int
+    p_value: float
+    method: str
+    exact_nesting: bool
+
+    def rejects(self, level: float = 0.05) -> bool:
+        """Whether the null family is rejected at ``level``."""
+        return self.p_value < level
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """Families fitted to the same counts, best (lowest BIC) first.
+
+    Attributes:
+        fits: The fits, sorted by BIC.
+        counts: The data.
+        level: Confidence level of the intervals.
+    """
+
+    fits: tuple[FitResult, ...]
+    counts: ActionCounts = field(repr=False)
+    level: float = 0.95
+    _tests: dict[tuple[str, str], LRTest] = field(default_factory=dict, repr=False)
+
+    @property
+    def best(self) -> FitResult:
+        """The fit with the lowest BIC."""
+        return self.fits[0]
+
+    def __getitem__(self, family: str) -> FitResult:
+        for f in self.fits:
+            if f.family == family:
+                return f
+        raise KeyError(f"no fit of {family!r}; compared: {[f.family for f in self.fits]}")
+
+    @property
+    def delta_bic(self) -> dict[str, float]:
+        """BIC of each family minus the best one."""
+        return {f.family: f.bic - self.best.bic for f in self.fits}
+
+    @property
+    def akaike_weights(self) -> dict[str, float]:
+        """``exp(-dAIC/2)`` normalised: the relative support of each family."""
+        return _weights({f.family: f.aic for f in self.fits})
+
+    @property
+    def bic_weights(self) -> dict[str, float]:
+        """``exp(-dBIC/2)`` normalised (approximate posterior model probabilities)."""
+        return _weights({f.family: f.bic for f in self.fits})
+
+    @property
+    def separated(self) -> bool:
+        """Whether the best family beats the runner-up by at least :data:`NOT_SEPARATED_BIC`."""
+        return len(self.fits) < 2 or self.fits[1].bic - self.best.bic >= NOT_SEPARATED_BIC
+
+    def lr_test(self, restricted: str, general: str) -> LRTest:
+        """Likelihood-ratio test of ``restricted`` against ``general`` (see :data:`NESTINGS`).
+
+        Raises:
+            ParameterError: for a pair that is not nested.
+        """
+        key = (restricted, general)
+        if key not in self._tests:
+            self._tests[key] = lr_test(self.counts, restricted, general,
+                                       general_fit=self._maybe(general))
+        return self._tests[key]
+
+    def notes(self) -> list[str]:
+        """What the data cannot tell apart, in words."""
+        out = []
+        weights = self.akaike_weights
+        for other in self.fits[1:]:
+            d = other.bic - self.best.bic
+            if d < NOT_SEPARATED_BIC:
+                out.append(
+                    f"{self.best.family} and {other.family} are not separated by these data "
+                    f"(BIC difference {d:.2f} < {NOT_SEPARATED_BIC:g}; Akaike weights "
+                    f"{weights[self.best.family]:.2f} vs {weights[other.family]:.2f})")
+        for f in self.fits:
+            loose = [k for k, ok in f.identified.items() if not ok]
+            if loose:
+                out.append(f"{f.family}: the data do not bound {', '.join(loose)} "
+                           f"(interval spans the whole range)")
+        for (restricted, general), pinned in NESTINGS.items():
+            g = self._maybe(general)
+            if g is None or self._maybe(restricted) is None:
+                continue
+            spans = [k for k, v in pinned.items() if k in g.ci and g.covers(k, v)]
+            if spans and len(spans) == len(pinned):
+                shown = ", ".join(f"{k}={v:g}" for k, v in pinned.items())
+                out.append(f"{general}: the intervals include the {restricted} values "
+                           f"({shown}); the data do not reject {restricted} by them")
+        return out
+
+    def table(self) -> str:
+        """The comparison as a text table, with the notes below it."""
+        aw, dbic = self.akaike_weights, self.delta_bic
+        lines = [f"{self.counts!r}",
+                 f"{'family':<26} {'k':>2} {'loglik':>10} {'AIC':>9} {'BIC':>9} {'dBIC':>7} "
+                 f"{'w(AIC)':>7}  parameters [{self.level:.0%} interval]"]
+        for f in self.fits:
+            shown = "; ".join(
+                f"{k}={v:.3g}" + (f" [{f.ci[k][0]:.3g}, {f.ci[k][1]:.3g}]" if k in f.ci
+                                  else " (fixed)")
+                for k, v in f.params.items())
+            lines.append(f"{f.family:<26} {f.n_params:>2} {f.loglik:>10.2f} {f.aic:>9.2f} "
+                         f"{f.bic:>9.2f} {dbic[f.family]:>7.2f} {aw[f.family]:>7.3f}  {shown}")
+        for note in self.notes():
+            lines.append(f"note: {note}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"fits": [f.to_dict() for f in self.fits], "delta_bic": self.delta_bic,
+                "akaike_weights": self.akaike_weights, "bic_weights": self.bic_weights,
+                "separated": self.separated, "notes": self.notes(), "n_obs": self.counts.n_obs,
+                "env_id": self.counts.env_id}
+
+    def _maybe(self, family: str) -> FitResult | None:
+        return next((f for f in self.fits if f.family == family), None)
+
+
+# ------------------------------------------------------------------ public functions
+def log_likelihood(family: str, counts: ActionCounts, params: Mapping[str, float]) -> float:
+    """Log-likelihood of ``counts`` under ``family`` at ``params`` (all parameters given).
+
+    Raises:
+        ParameterError: for an unknown family, a missing or out-of-range parameter.
+    """
+    fam = _resolve(family, counts)
+    full = _check_params(fam, counts, params, complete=True)
+    return fam.log_likelihood(counts, full)
+
+
+def fit(
+    family: str,
+    counts: ActionCounts,
+    *,
+    fixed: Mapping[str, float] | None = None,
+    ci: bool = True,
+    level: float = 0.95,
+    seed: int = 0,
+    n_starts: int = 4,
+) -> FitResult:
+    """Fit ``family`` to ``counts`` by maximum likelihood.
+
+    The optimiser (L-BFGS-B in the family's box-bounded coordinates, temperature on
+    the log scale) starts from the family's default point and from the best
+    ``n_starts`` points of a scrambled Sobol design of 64 points (seeded by ``seed``),
+    and keeps the best optimum. Intervals invert the profile likelihood: each end is
+    where the log-likelihood, maximised over the other parameters, falls by
+    ``chi2.ppf(level, 1) / 2`` (1.92 for 95%); an end that reaches the parameter's
+    bound means the data do not bound it there. A better optimum met while profiling
+    replaces the first one.
+
+    Args:
+        family: A name in ``FAMILIES[game]``.
+        counts: The data.
+        fixed: Parameters held at given values (e.g. ``{"beta": 1.0}``).
+        ci: Whether to compute intervals (the slow part).
+        level: Confidence level of the intervals.
+        seed: Seed of the starting design.
+        n_starts: Number of design points to start from, besides the default.
+
+    Raises:
+        ParameterError: for an unknown family, counts of another game, counts without a
+            decision, or a fixed parameter that is unknown or out of range.
+
+    >>> from subrational_gym import policies
+    >>> expert = policies.exponential_discounter("Subrational/Marshmallow-v0", gamma=0.9,
+    ...                                          temperature=0.2)
+    >>> result = fit("exponential", ActionCounts.from_policy(expert, 2000))
+    >>> round(result.params["gamma"], 3), round(result.params["temperature"], 3)
+    (0.9, 0.2)
+    """
+    fam = _resolve(family, counts)
+    if counts.n_obs <= 0:
+        raise ParameterError(
+            f"{counts!r} holds no decision: there is nothing to fit; count the actions of "
+            f"demonstrations that reach a decision state"
+        )
+    level = _check_level(level)
+    fixed = _check_params(fam, counts, fixed or {}, complete=False)
+    problem = _Problem(fam, counts, fixed)
+    u, ll = problem.maximise(seed=seed, n_starts=n_starts)
+    intervals: dict[str, tuple[float, float]] = {}
+    if ci:
+        for _ in range(3):  # a better optimum found while profiling restarts the intervals
+            intervals, better = problem.intervals(u, ll, level)
+            if better is None:
+                break
+            u, ll = problem.polish(better)
+    params = problem.coords.to_params(problem.full(u))
+    bounds = {p.name: (p.low, p.high) for p in fam.parameters(counts)}
+    identified = {
+        k: not (math.isclose(lo, bounds[k][0], abs_tol=1e-6)
+                and math.isclose(hi, bounds[k][1], rel_tol=1e-6, abs_tol=1e-6))
+        for k, (lo, hi) in intervals.items()
+    }
+    k = len(problem.free_names)
+    n = counts.n_obs
+    return FitResult(
+        family=fam.name, game=fam.game, params=params, ci=intervals, loglik=ll, n_obs=n,
+        n_params=k, aic=2 * k - 2 * ll, bic=k * math.log(max(n, 1.0)) - 2 * ll,
+        policy=fam.policy(counts, params), fixed=dict(fixed), bounds=bounds,
+        identified=identified, level=level, details=fam.details(counts),
+    )
+
+
+def compare(
+    counts: ActionCounts,
+    families: Sequence[str] | None = None,
+    *,
+    ci: bool = True,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Comparison:
+    """Fit every family of the game (or those named) and sort them by BIC.
+
+    >>> from subrational_gym import policies
+    >>> child = policies.beta_delta("Subrational/Marshmallow-v0", beta=0.6, delta=0.95,
+    ...                             temperature=0.2)
+    >>> table = compare(ActionCounts.from_policy(child, 1000), ci=False)
+    >>> table.best.family in ("beta_delta_naive", "beta_delta_sophisticated")
+    True
+    >>> table.lr_test("exponential", "beta_delta_naive").rejects()
+    True
+    """
+    game = counts.game.game
+    names = list(FAMILIES[game] if families is None else families)
+    if not names:
+        raise ParameterError(f"no families to compare; pass names from {list(FAMILIES[game])}")
+    fits = [fit(name, counts, ci=ci, level=level, seed=seed) for name in names]
+    fits.sort(key=lambda f: f.bic)
+    return Comparison(tuple(fits), counts, level)
+
+
+def lr_test(counts: ActionCounts, restricted: str, general: str, *,
+            general_fit: FitResult | None = None) -> LRTest:
+    """Likelihood-ratio test of the nested pair ``(restricted, general)`` on ``counts``.
+
+    The null is the general family with the parameters of :data:`NESTINGS` pinned,
+    fitted over its remaining parameters, so the statistic is never negative.
+
+    Raises:
+        ParameterError: for a pair that is not in :data:`NESTINGS`.
+    """
+    pinned = NESTINGS.get((restricted, general))
+    if pinned is None:
+        raise ParameterError(
+            f"{restricted!r} is not nested in {general!r}; nested pairs are "
+            f"{sorted(NESTINGS)}"
+        )
+    fam = _resolve(general, counts)
+    g = general_fit or fit(general, counts, ci=False)
+    null = fit(general, counts, fixed=pinned, ci=False)
+    r = fit(restricted, counts, ci=False)
+    ll_general = max(g.loglik, null.loglik)
+    stat = max(0.0, 2.0 * (ll_general - null.loglik))
+    bounds = {p.name: (p.low, p.high) for p in fam.parameters(counts)}
+    on_bound = sum(1 for k, v in pinned.items() if v in bounds[k])
+    if fam.name == "inequity_aversion_mixture":
+        df = len(fam.parameters(counts)) - 2  # the shares but one, and beta
+        p = float(stats.chi2.sf(stat, df))
+        method = (f"conservative chi-square({df}): the shares are unidentified under the "
+                  f"null (Davies 1987)")
+        on_bound = df
+    else:
+        df = len(pinned)
+        p = chi_bar_squared_sf(stat, df=df, n_boundary=on_bound)
+        method = (f"chi-bar-squared ({on_bound} of {df} pinned values on a bound)"
+                  if on_bound else f"chi-square({df})")
+    exact = abs(null.loglik - r.loglik) <= 1e-6 * max(1.0, abs(r.loglik)) + 1e-6
+    return LRTest(restricted, general, dict(pinned), stat, df, on_bound, p, method, exact)
+
+
+def chi_bar_squared_sf(statistic: float, *, df: int, n_boundary: int) -> float:
+    """Tail probability of a likelihood-ratio statistic with values on a boundary.
+
+    ``n_boundary`` of the ``df`` tested values lie on the boundary of the parameter space:
+
+    ``sum_{j=0}^{b} C(b, j) 2^-b P(chi2(df - b + j) >= statistic)`` (Self and Liang 1987,
+    for orthogonal boundary parameters), with ``chi2(0)`` a point mass at 0.
+
+    >>> round(chi_bar_squared_sf(2.71, df=1, n_boundary=1), 3)
+    0.05
+    """
+    if n_boundary < 0 or n_boundary > df:
+        raise ParameterError(f"n_boundary must be in 0..df ({df}), got {n_boundary}")
+    interior = df - n_boundary
+    total = 0.0
+    for j in range(n_boundary + 1):
+        k = interior + j
+        tail = (1.0 if statistic <= 1e-12 else 0.0) if k == 0 else float(
+            stats.chi2.sf(statistic, k))
+        total += math.comb(n_boundary, j) / 2**n_boundary * tail
+    return total
+
+
+# ------------------------------------------------------------------ internals
+def _weights(criteria: Mapping[str, float]) -> dict[str, float]:
+    best = min(criteria.values())
+    raw = {k: math.exp(-(v - best) / 2) for k, v in criteria.items()}
+    total = sum(raw.values())
+    return {k: v / total for k, v in raw.items()}
+
+
+def _resolve(family: str | Family, counts: ActionCounts) -> Family:
+    if not isinstance(counts, ActionCounts):
+        raise ParameterError(
+            f"expected ActionCounts, got {type(counts).__name__}; build them with "
+            f"ActionCounts.from_trajectories / from_observations / from_policy"
+        )
+    if isinstance(family, Family):
+        family = family.name
+    if not isinstance(family, str):
+        raise ParameterError(f"family must be a name such as 'exponential', got {family!r}")
+    game = counts.game.game
+    known = {g for g, names in FAMILIES.items() if family in names}
+    if known and game not in known:
+        raise ParameterError(
+            f"family {family!r} is defined for the {sorted(known)[0]} game, but the counts are "
+            f"of {counts.env_id}; fit one of {list(FAMILIES[game])} to these counts"
+        )
+    return get_family(family, game)
+
+
+def _check_level(level: Any) -> float:
+    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < level < 1:
+        raise ParameterError(f"level must be in (0, 1), got {level!r}; e.g. level=0.95")
+    return float(level)
+
+
+def _check_params(fam: Family, counts: ActionCounts, params: Mapping[str, float], *,
+                  complete: bool) -> dict[str, float]:
+    specs = {p.name: p for p in fam.parameters(counts)}
+    unknown = set(params) - set(specs)
+    if unknown:
+        raise ParameterError(
+            f"{sorted(unknown)} {'is' if len(unknown) == 1 else 'are'} not a parameter of "
+            f"{fam.name}; its parameters are {list(specs)}"
+        )
+    if complete and set(specs) - set(params):
+        raise ParameterError(
+            f"missing parameters {sorted(set(specs) - set(params))} of {fam.name}; give all "
+            f"of {list(specs)}"
+        )
+    out = {}
+    for k, v in params.items():
+        spec = specs[k]
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) \
+                or not spec.low <= v <= spec.high:
+            raise ParameterError(
+                f"{fam.name} parameter {k} must be a number in [{spec.low:g}, {spec.high:g}], "
+                f"got {v!r}"
+            )
+        out[k] = float(v)
+    shares = [k for k in out if k.startswith("share_")]
+    if len(shares) > 1:
+        raise ParameterError(f"fix at most one share of {fam.name}, got {shares}")
+    return out
+
+
+class _Problem:
+    """The optimisation problem of one family, counts and fixed parameters."""
+
+    def __init__(self, fam: Family, counts: ActionCounts, fixed: Mapping[str, float]) -> None:
+        self.fam, self.counts, self.fixed = fam, counts, dict(fixed)
+        focus = next(iter(k for k in fixed if k.startswith("share_")), None)
+        self.coords = fam.coordinates(counts, focus)
+        self.scale = 1.0 / max(counts.n_obs, 1e-12)
+        pinned = self._pinned_coordinates(self.coords)
+        self.free = np.array([i for i in range(len(self.coords.names)) if i not in pinned],
+                             dtype=int)
+        self.pinned = pinned
+        self.free_names = [self.coords.names[i] for i in self.free]
+
+    def _pinned_coordinates(self, coords: Coordinates) -> dict[int, float]:
+        out: dict[int, float] = {}
+        for k, v in self.fixed.items():
+            if k in coords.names:
+                i = coords.names.index(k)
+                out[i] = coords.parameters[i].to_internal(v) if v > 0 or not \
+                    coords.parameters[i].log else coords.lower[i]
+            else:  # a share: the focus share is the first stick
+                out[0] = v
+        return out
+
+    def full(self, u_free: np.ndarray, coords: Coordinates | None = None,
+             pinned: Mapping[int, float] | None = None,
+             free: np.ndarray | None = None) -> np.ndarray:
+        coords = coords or self.coords
+        pinned = self.pinned if pinned is None else pinned
+        free = self.free if free is None else free
+        u = np.zeros(len(coords.names))
+        for i, v in pinned.items():
+            u[i] = v
+        u[free] = u_free
+        return u
+
+    def loglik(self, u: np.ndarray, coords: Coordinates | None = None) -> float:
+        coords = coords or self.coords
+        ll = self.fam.log_likelihood(self.counts, coords.to_params(u))
+        return ll if np.isfinite(ll) else -1e300
+
+    def _minimise(self, fun: Any, x0: np.ndarray, lower: np.ndarray,
+                  upper: np.ndarray) -> tuple[np.ndarray, float]:
+        if len(x0) == 0:
+            return x0, fun(x0)
+        res = optimize.minimize(fun, np.clip(x0, lower, upper), method="L-BFGS-B",
+                                bounds=list(zip(lower, upper, strict=True)),
+                                options={"maxiter": 500})
+        return res.x, float(res.fun)
+
+    def maximise(self, *, seed: int, n_starts: int) -> tuple[np.ndarray, float]:
+        lower, upper = self.coords.lower[self.free], self.coords.upper[self.free]
+
+        def objective(x: np.ndarray) -> float:
+            return -self.loglik(self.full(x)) * self.scale
+
+        starts = [self.coords.start()[self.free]]
+        if len(self.free):
+            design = stats.qmc.Sobol(len(self.free), scramble=True, seed=seed).random(64)
+            points = lower + design * (upper - lower)
+            values = np.array([objective(x) for x in points])
+            starts += [points[i] for i in np.argsort(values)[:n_starts]]
+        best_x, best_f = None, np.inf
+        for x0 in starts:
+            x, f = self._minimise(objective, x0, lower, upper)
+            if f < best_f:
+                best_x, best_f = x, f
+        return best_x, -best_f / self.scale
+
+    def polish(self, u_full: np.ndarray) -> tuple[np.ndarray, float]:
+        lower, upper = self.coords.lower[self.free], self.coords.upper[self.free]
+        x, f = self._minimise(lambda x: -self.loglik(self.full(x)) * self.scale,
+                              u_full[self.free], lower, upper)
+        return x, -f / self.scale
+
+    def intervals(self, u_hat: np.ndarray, ll_hat: float, level: float
+                  ) -> tuple[dict[str, tuple[float, float]], np.ndarray | None]:
+        """Profile-likelihood interval of every free parameter.
+
+        Also returns a better optimum if one turned up while profiling (else None).
+        """
+        crit = float(stats.chi2.ppf(level, 1)) / 2.0
+        params_hat = self.coords.to_params(self.full(u_hat))
+        out: dict[str, tuple[float, float]] = {}
+        names = [p.name for p in self.fam.parameters(self.counts) if p.name not in self.fixed]
+        better: list[tuple[float, np.ndarray]] = []
+        for name in names:
+            coords = self.fam.coordinates(self.counts, focus=name) if name.startswith(
+                "share_") else self.coords
+            j = 0 if name.startswith("share_") else coords.names.index(name)
+            pinned = self._pinned_coordinates(coords) if coords is not self.coords \
+                else dict(self.pinned)
+            if name.startswith("share_") and any(k.startswith("share_") for k in self.fixed):
+                continue  # the focus stick is pinned: one share fixed fixes this profile
+            others = np.array([i for i in range(len(coords.names))
+                               if i != j and i not in pinned], dtype=int)
+            u0 = coords.from_params(params_hat)
+            x_hat = u0[j]
+            lower, upper = coords.lower[others], coords.upper[others]
+            warm = {"x": u0[others]}
+
+            def profile(x: float, coords: Coordinates = coords, j: int = j,
+                        others: np.ndarray = others, pinned: dict[int, float] = pinned,
+                        lower: np.ndarray = lower, upper: np.ndarray = upper,
+                        warm: dict[str, np.ndarray] = warm) -> float:
+                base = dict(pinned)
+                base[j] = x
+
+                def objective(y: np.ndarray) -> float:
+                    u = self.full(y, coords, base, others)
+                    return -self.loglik(u, coords) * self.scale
+
+                y, f = self._minimise(objective, warm["x"], lower, upper)
+                ll = -f / self.scale
+                if ll > ll_hat + 1e-6 * max(1.0, abs(ll_hat)):
+                    u = self.full(y, coords, base, others)
+                    better.append((ll, self.coords.from_params(coords.to_params(u))))
+                return ll - (ll_hat - crit)
+
+            ends = []
+            for bound in (coords.lower[j], coords.upper[j]):
+                warm["x"] = u0[others]
+                if math.isclose(x_hat, bound, abs_tol=1e-9):
+                    ends.append(bound)
+                    continue
+                if profile(bound) > 0:
+                    ends.append(bound)
+                    continue
+                warm["x"] = u0[others]
+                tol = 2e-3 * (coords.upper[j] - coords.lower[j])
+                ends.append(optimize.brentq(profile, x_hat, bound, xtol=tol, maxiter=40))
+            param = coords.parameters[j]
+            lo, hi = sorted((param.to_external(ends[0]), param.to_external(ends[1])))
+            # The focus stick of a share is the share itself.
+            out[name] = (lo, hi)
+        if better:
+            ll, u = max(better, key=lambda b: b[0])
+            return out, u[self.free]
+        return out, None
