@@ -21,3 +21,25 @@ def test_reference_policies_smoke(tmp_path):
     assert len(records) == len(json.loads(out.read_text())) >= 10
     soph = [r for r in records if r["policy"].startswith("beta-delta sophisticated")]
     assert soph[0]["behaviour"]["commit_probability"] == 1.0
+
+
+def test_model_recovery_smoke(tmp_path):
+    from benchmarks import model_recovery
+
+    out = tmp_path / "recovery.json"
+    result = model_recovery.main(["--tiny", "--workers", "1", "--out", str(out)])
+    saved = json.loads(out.read_text())
+    assert saved["seeds"] == [0, 1] and saved["n_episodes"] == 200
+    rows = {row["setting"]: row for row in saved["summary"]}
+    # One recovery setting per game, and the same exponential child in the confound grid.
+    assert len(rows) == 5
+    for row in rows.values():
+        for p in row.get("params", {}).values():
+            assert 0.0 <= p["coverage"] <= 1.0 and p["median_abs_error"] >= 0.0
+    commit = next(r for name, r in rows.items() if "commitment" in name)
+    assert commit["win_rate"] == 1.0 and commit["coverage_met"]
+    assert result["human_aggregates"]["within_0_05"]
+    assert result["human_aggregates"]["income_maximiser_rejected"]
+    assert saved["confound"]["n"] == 2 * 2
+    assert set(saved["speed"]) == {"ultimatum", "marshmallow", "procrastination",
+                                   "procrastination (commitment)", "double_or_nothing"}

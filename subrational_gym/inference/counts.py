@@ -296,6 +296,7 @@ class ActionCounts:
         probs = policy_table(model, policy)
         occ = state_occupancy(model, probs)
         counts = n * occ[:, None] * probs
+        counts[model.terminal_mask] = 0.0  # no action is taken once the episode has ended
         return cls(model.env_id, dict(model.env_kwargs), counts,
                    _make_game(model.env_id, model.env_kwargs))
 

@@ -346,12 +346,12 @@ def compare(
     """Fit every family of the game (or those named) and sort them by BIC.
 
     >>> from subrational_gym import policies
-    >>> child = policies.beta_delta("Subrational/Marshmallow-v0", beta=0.6, delta=0.95,
-    ...                             temperature=0.2)
-    >>> table = compare(ActionCounts.from_policy(child, 1000), ci=False)
-    >>> table.best.family in ("beta_delta_naive", "beta_delta_sophisticated")
-    True
-    >>> table.lr_test("exponential", "beta_delta_naive").rejects()
+    >>> student = policies.beta_delta("Subrational/Procrastination-v0", beta=0.6,
+    ...                               sophisticated=True, temperature=0.5)
+    >>> table = compare(ActionCounts.sample(student, 500, seed=0), ci=False)
+    >>> table.best.family
+    'beta_delta_sophisticated'
+    >>> table.lr_test("exponential", "beta_delta_sophisticated").rejects()
     True
     """
     game = counts.game.game
@@ -532,12 +532,17 @@ class _Problem:
         return ll if np.isfinite(ll) else -1e300
 
     def _minimise(self, fun: Any, x0: np.ndarray, lower: np.ndarray,
-                  upper: np.ndarray) -> tuple[np.ndarray, float]:
+                  upper: np.ndarray, *, tight: bool = False) -> tuple[np.ndarray, float]:
         if len(x0) == 0:
             return x0, fun(x0)
+        options = {"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-10} if tight else {
+            "maxiter": 500}
         res = optimize.minimize(fun, np.clip(x0, lower, upper), method="L-BFGS-B",
-                                bounds=list(zip(lower, upper, strict=True)),
-                                options={"maxiter": 500})
+                                bounds=list(zip(lower, upper, strict=True)), options=options)
+        if tight:  # a second pass restarts the curvature estimate on a ridge
+            res = optimize.minimize(fun, res.x, method="L-BFGS-B",
+                                    bounds=list(zip(lower, upper, strict=True)),
+                                    options=options)
         return res.x, float(res.fun)
 
     def maximise(self, *, seed: int, n_starts: int) -> tuple[np.ndarray, float]:
@@ -557,12 +562,13 @@ class _Problem:
             x, f = self._minimise(objective, x0, lower, upper)
             if f < best_f:
                 best_x, best_f = x, f
+        best_x, best_f = self._minimise(objective, best_x, lower, upper, tight=True)
         return best_x, -best_f / self.scale
 
     def polish(self, u_full: np.ndarray) -> tuple[np.ndarray, float]:
         lower, upper = self.coords.lower[self.free], self.coords.upper[self.free]
         x, f = self._minimise(lambda x: -self.loglik(self.full(x)) * self.scale,
-                              u_full[self.free], lower, upper)
+                              u_full[self.free], lower, upper, tight=True)
         return x, -f / self.scale
 
     def intervals(self, u_hat: np.ndarray, ll_hat: float, level: float
