@@ -99,7 +99,9 @@ class LRTest:
         restricted: The null family.
         general: The alternative.
         pinned: Values of the general family's parameters that make it the null.
-        statistic: ``2 (loglik_general - loglik_null)``, >= 0.
+        statistic: ``2 (loglik_general - loglik_null)``, >= 0, where the null's
+            log-likelihood is the better of the restricted family's fit and the pinned
+            general family's fit (the same where the nesting is exact).
         df: Number of parameters pinned.
         n_boundary: How many of them are pinned at a bound of their range.
         p_value: From the chi-bar-squared mixture ``sum_j C(b, j) 2^-b chi2(df - b + j)``
@@ -368,7 +370,11 @@ def lr_test(counts: ActionCounts, restricted: str, general: str, *,
     """Likelihood-ratio test of the nested pair ``(restricted, general)`` on ``counts``.
 
     The null is the general family with the parameters of :data:`NESTINGS` pinned,
-    fitted over its remaining parameters, so the statistic is never negative.
+    fitted over its remaining parameters, together with the restricted family itself:
+    the statistic compares the general fit with the better of the two, so it is never
+    negative, and a general family that does not exactly nest the restricted one (the
+    sophisticated beta-delta agent at beta = 1 anticipates its own choice noise, the
+    exponential family does not) is credited only when the data reject both.
 
     Raises:
         ParameterError: for a pair that is not in :data:`NESTINGS`.
@@ -384,7 +390,12 @@ def lr_test(counts: ActionCounts, restricted: str, general: str, *,
     null = fit(general, counts, fixed=pinned, ci=False)
     r = fit(restricted, counts, ci=False)
     ll_general = max(g.loglik, null.loglik)
-    stat = max(0.0, 2.0 * (ll_general - null.loglik))
+    # The null is the union of the restricted family and the pinned general one: they
+    # coincide where the nesting is exact, and where it is not (the sophisticated agent
+    # at beta = 1 anticipates its own noise, the exponential family does not) the data
+    # must reject both before the general family is credited.
+    ll_null = max(null.loglik, r.loglik)
+    stat = max(0.0, 2.0 * (ll_general - ll_null))
     bounds = {p.name: (p.low, p.high) for p in fam.parameters(counts)}
     on_bound = sum(1 for k, v in pinned.items() if v in bounds[k])
     if fam.name == "inequity_aversion_mixture":
@@ -502,6 +513,9 @@ class _Problem:
                              dtype=int)
         self.pinned = pinned
         self.free_names = [self.coords.names[i] for i in self.free]
+        self.param_names = [p.name for p in fam.parameters(counts)]
+        self.visited: list[list[float]] = []
+        self.visited_ll: list[float] = []
 
     def _pinned_coordinates(self, coords: Coordinates) -> dict[int, float]:
         out: dict[int, float] = {}
@@ -528,8 +542,14 @@ class _Problem:
 
     def loglik(self, u: np.ndarray, coords: Coordinates | None = None) -> float:
         coords = coords or self.coords
-        ll = self.fam.log_likelihood(self.counts, coords.to_params(u))
-        return ll if np.isfinite(ll) else -1e300
+        params = coords.to_params(u)
+        ll = self.fam.log_likelihood(self.counts, params)
+        ll = ll if np.isfinite(ll) else -1e300
+        # Every point visited is kept: the profile likelihood at a parameter value is at
+        # least the likelihood of any visited point with that value (see intervals()).
+        self.visited.append([params[n] for n in self.param_names])
+        self.visited_ll.append(ll)
+        return ll
 
     def _minimise(self, fun: Any, x0: np.ndarray, lower: np.ndarray,
                   upper: np.ndarray, *, tight: bool = False) -> tuple[np.ndarray, float]:
@@ -596,11 +616,16 @@ class _Problem:
             x_hat = u0[j]
             lower, upper = coords.lower[others], coords.upper[others]
             warm = {"x": u0[others]}
+            # Restarts from a small design over the other coordinates guard the profile
+            # against the local optima of ridged likelihoods (prospect theory, mixtures).
+            design = (lower + stats.qmc.Sobol(len(others), scramble=True, seed=len(out))
+                      .random(16) * (upper - lower)) if len(others) >= 2 else None
 
             def profile(x: float, coords: Coordinates = coords, j: int = j,
                         others: np.ndarray = others, pinned: dict[int, float] = pinned,
                         lower: np.ndarray = lower, upper: np.ndarray = upper,
-                        warm: dict[str, np.ndarray] = warm) -> float:
+                        warm: dict[str, np.ndarray] = warm,
+                        design: np.ndarray | None = design) -> float:
                 base = dict(pinned)
                 base[j] = x
 
@@ -609,6 +634,12 @@ class _Problem:
                     return -self.loglik(u, coords) * self.scale
 
                 y, f = self._minimise(objective, warm["x"], lower, upper)
+                # A local optimum matters only where it would put the value outside.
+                if design is not None and -f / self.scale < ll_hat - crit:
+                    start = design[int(np.argmin([objective(d) for d in design]))]
+                    y2, f2 = self._minimise(objective, start, lower, upper)
+                    if f2 < f:
+                        y, f = y2, f2
                 ll = -f / self.scale
                 if ll > ll_hat + 1e-6 * max(1.0, abs(ll_hat)):
                     u = self.full(y, coords, base, others)
@@ -625,12 +656,26 @@ class _Problem:
                     ends.append(bound)
                     continue
                 warm["x"] = u0[others]
-                tol = 2e-3 * (coords.upper[j] - coords.lower[j])
-                ends.append(optimize.brentq(profile, x_hat, bound, xtol=tol, maxiter=40))
+                tol = 2e-4 * (coords.upper[j] - coords.lower[j])
+                ends.append(optimize.brentq(profile, x_hat, bound, xtol=tol, maxiter=60))
             param = coords.parameters[j]
             lo, hi = sorted((param.to_external(ends[0]), param.to_external(ends[1])))
             # The focus stick of a share is the share itself.
             out[name] = (lo, hi)
+        # The profile at a value is at least the likelihood of any point visited with that
+        # value: widen each interval to every visited point above the threshold, so a
+        # profile optimisation stuck in a local optimum cannot make an interval too short.
+        lls = np.asarray(self.visited_ll)
+        points = np.asarray(self.visited)
+        inside = points[lls >= ll_hat - crit]
+        for name, (lo, hi) in out.items():
+            if len(inside):
+                col = inside[:, self.param_names.index(name)]
+                out[name] = (min(lo, float(col.min())), max(hi, float(col.max())))
+        top = int(np.argmax(lls))
+        if lls[top] > ll_hat + 1e-6 * max(1.0, abs(ll_hat)):
+            best = dict(zip(self.param_names, points[top], strict=True))
+            better.append((float(lls[top]), self.coords.from_params(best)))
         if better:
             ll, u = max(better, key=lambda b: b[0])
             return out, u[self.free]
