@@ -178,7 +178,7 @@ def key_metric(game: str, summary: Mapping[str, Any]) -> float | None:
         return float(summary["expected_rounds_gambled"])
     if summary.get("commit_probability") is not None:
         return float(summary["commit_probability"])
-    return summary["mean_start_day"]
+    return summary["expected_start_day"]
 
 
 KEY_METRIC_NAME = {

@@ -11,6 +11,8 @@ can never disagree.
 from __future__ import annotations
 
 import abc
+import difflib
+import inspect
 import numbers
 from collections import deque
 from collections.abc import Hashable, Mapping, Sequence
@@ -48,6 +50,26 @@ class SubrationalEnv(gym.Env[np.ndarray, np.int64], Generic[S], abc.ABC):
     env_id: ClassVar[str]
     #: The actions, as an IntEnum whose values are the action indices.
     Action: ClassVar[type[IntEnum]]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> SubrationalEnv:
+        """Refuse unknown keywords with the valid ones named (before ``__init__``)."""
+        if args:
+            raise ParameterError(
+                f"{cls.__name__} takes keyword arguments only, got {len(args)} positional; "
+                f"pass e.g. gym.make({cls.env_id!r}, name=value)"
+            )
+        valid = [name for name, p in inspect.signature(cls.__init__).parameters.items()
+                 if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        unknown = sorted(set(kwargs) - set(valid))
+        if unknown:
+            hints = [f"{u!r} (did you mean {close[0]!r}?)" if (
+                close := difflib.get_close_matches(u, valid, n=1)) else repr(u)
+                for u in unknown]
+            raise ParameterError(
+                f"{cls.env_id} has no parameter {', '.join(hints)}; its keyword arguments "
+                f"are {valid}"
+            )
+        return super().__new__(cls)
 
     def __init__(self, *, render_mode: str | None = None) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:

@@ -119,7 +119,9 @@ def behaviour_summary(game: SubrationalEnv, policy: Any) -> dict[str, Any]:
       reached), of reaching it, and the expected winnings taken home.
     - procrastination: distribution of the day writing starts and the day it finishes
       (``None`` for never), their means over students who do, and the probability of
-      committing in the self-imposed-deadline variant.
+      committing in the self-imposed-deadline variant; ``expected_start_day`` and
+      ``expected_finish_day`` average over every student, counting one who never starts
+      (finishes) as starting (finishing) the day after the deadline.
 
     Raises:
         ParameterError: for an env that is not one of the four games.
@@ -192,7 +194,8 @@ def _double_or_nothing(game: Any, model: TabularModel, probs: np.ndarray, occ: n
         "gamble_probability": gamble.tolist(),
         "reach_probability": reach.tolist(),
         "stop_probability_by_round": stop_round,
-        "expected_rounds_gambled": float(reach[1:].sum() + reach[-1] * gamble[-1]),
+        # One gamble per round reached and gambled in.
+        "expected_rounds_gambled": float(reach @ gamble),
         "expected_winnings": float(sum(k * v for k, v in winnings.items())),
         "winnings_distribution": {f"{k:g}": v for k, v in sorted(winnings.items())},
     }
@@ -218,6 +221,10 @@ def _procrastination(game: Any, model: TabularModel, probs: np.ndarray, occ: np.
         total = dist.sum()
         return float((np.arange(1, days + 1) @ dist) / total) if total > 1e-12 else None
 
+    def expected_day(dist: np.ndarray) -> float:
+        # Never doing it counts as doing it the day after the deadline.
+        return float(np.arange(1, days + 1) @ dist + (days + 1) * max(0.0, 1.0 - dist.sum()))
+
     return {
         "day": list(range(1, days + 1)),
         "start_distribution": start.tolist(),
@@ -225,6 +232,8 @@ def _procrastination(game: Any, model: TabularModel, probs: np.ndarray, occ: np.
         "finish_distribution": finish.tolist(),
         "never_finish": float(max(0.0, 1.0 - finish.sum())),
         "mean_start_day": mean_day(start),
+        "expected_start_day": expected_day(start),
+        "expected_finish_day": expected_day(finish),
         "mean_finish_day": mean_day(finish),
         "commit_probability": commit,
     }

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 Summary = Mapping[str, Any]
 
@@ -87,11 +88,10 @@ def ultimatum(fair: Summary, income: Summary, rl: Mapping[str, Summary]) -> Find
 
 
 def _spearman(x: Sequence[float], y: Sequence[float]) -> float:
-    rx = np.argsort(np.argsort(x)).astype(float)
-    ry = np.argsort(np.argsort(y)).astype(float)
-    if rx.std() == 0 or ry.std() == 0:
-        return 0.0
-    return float(np.corrcoef(rx, ry)[0, 1])
+    """Spearman's rank correlation with ties given average ranks (scipy); 0 for a constant."""
+    if len(set(x)) < 2 or len(set(y)) < 2:
+        return 0.0  # no ordering at all: no evidence of a rising curve
+    return float(stats.spearmanr(x, y).statistic)
 
 
 def marshmallow(
@@ -156,10 +156,6 @@ def double_or_nothing(
     )
 
 
-def _day(value: float | None, never: float) -> float:
-    return never if value is None else float(value)
-
-
 def procrastination(
     learned_by_gpa: Mapping[float, Summary],
     learned_commit_by_gpa: Mapping[float, Summary],
@@ -170,16 +166,15 @@ def procrastination(
 ) -> Finding:
     """Lower-GPA personas start and finish later; only time inconsistency commits.
 
-    Criterion: the learned policies' mean start day and mean finish day do not decrease
-    as the GPA falls, and the lowest-GPA student starts or finishes at least 0.1 day
-    later than the highest-GPA one (a student who never starts counts as starting the
-    day after the deadline); and, in the self-imposed-deadline variant, no
+    Criterion: the learned policies' expected start day and expected finish day (a
+    student who never starts or finishes counts as doing so the day after the deadline)
+    do not decrease as the GPA falls, and the lowest-GPA student starts or finishes at
+    least 0.1 day later than the highest-GPA one; and, in the self-imposed-deadline variant, no
     exponential-discount agent commits. Whether each persona commits is reported.
     """
     gpas = sorted(learned_by_gpa)  # ascending GPA
-    never = deadline_days + 1.0
-    start = [_day(learned_by_gpa[g]["mean_start_day"], never) for g in gpas]
-    finish = [_day(learned_by_gpa[g]["mean_finish_day"], never) for g in gpas]
+    start = [float(learned_by_gpa[g]["expected_start_day"]) for g in gpas]
+    finish = [float(learned_by_gpa[g]["expected_finish_day"]) for g in gpas]
     monotone = all(a >= b - 1e-9 for a, b in zip(start, start[1:], strict=False)) and all(
         a >= b - 1e-9 for a, b in zip(finish, finish[1:], strict=False))
     later = start[0] >= start[-1] + 0.1 or finish[0] >= finish[-1] + 0.1
@@ -190,7 +185,8 @@ def procrastination(
         "the personas' commitment is reported, and no exponential-discount agent commits "
         "for any gamma.",
         bool(monotone and later and all(v < MAJORITY for v in exp_commit.values())),
-        {"gpa": gpas, "learned_mean_start_day": start, "learned_mean_finish_day": finish,
+        {"gpa": gpas, "learned_expected_start_day": start,
+         "learned_expected_finish_day": finish,
          "learned_commit_probability": {
              g: learned_commit_by_gpa[g]["commit_probability"] for g in gpas
              if g in learned_commit_by_gpa},

@@ -221,3 +221,16 @@ def test_ppo_and_dqn_train(env_id):
     env = gym.make(env_id)
     sb3.PPO("MlpPolicy", env, n_steps=64, batch_size=32, n_epochs=1, seed=0).learn(128)
     sb3.DQN("MlpPolicy", env, learning_starts=16, buffer_size=500, seed=0).learn(128)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_misspelt_keyword_names_the_valid_ones(env_id):
+    import inspect
+
+    env_cls = type(gym.make(env_id).unwrapped)
+    first = next(n for n, p in inspect.signature(env_cls.__init__).parameters.items()
+                 if p.kind is inspect.Parameter.KEYWORD_ONLY)
+    with pytest.raises(ParameterError, match=rf"did you mean '{first}'\?.*keyword arguments"):
+        gym.make(env_id, **{first[:-1]: 1})
+    with pytest.raises(ParameterError, match="keyword arguments only"):
+        env_cls(3)
