@@ -127,17 +127,40 @@ class Args:
 
 def parse_args(argv: Sequence[str] | None = None) -> Args:
     """Parse the command line into :class:`Args`."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    budgets = "; ".join(
+        f"{name}: {b.n_episodes} demonstration episodes, seeds {list(b.seeds)} (GAIL/AIRL "
+        f"{list(b.adversarial_seeds)}), learner steps "
+        + ", ".join(f"{k} {'default' if v is None else v}" for k, v in b.steps.items())
+        for name, b in BUDGETS.items())
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.replicate",
+        description=__doc__.split("\n\n")[0] + " Tabulates the LLM expert per persona, "
+        "trains the learners and baselines, checks the findings and scores human fidelity.",
+        epilog=f"Budgets -- {budgets}. Model answers are cached as they arrive: an "
+        f"interrupted run (Ctrl-C) resumes where it stopped when run again with the same "
+        f"options.")
     parser.add_argument("--budget", choices=sorted(BUDGETS),
-                        default=os.environ.get("SUBRATIONAL_BUDGET", "demo"))
-    parser.add_argument("--games", nargs="+", choices=GAMES, default=list(GAMES))
-    parser.add_argument("--model", default=None)
-    parser.add_argument("--base-url", default=None)
-    parser.add_argument("--mode", choices=("score", "sample"), default="score")
-    parser.add_argument("--cache", type=Path, default=None)
-    parser.add_argument("--out", type=Path, default=Path("results"))
+                        default=os.environ.get("SUBRATIONAL_BUDGET", "demo"),
+                        help="how much work (see Budgets below; default demo, or "
+                             "$SUBRATIONAL_BUDGET)")
+    parser.add_argument("--games", nargs="+", choices=GAMES, default=list(GAMES),
+                        help="games to run (default: all four)")
+    parser.add_argument("--model", default=None,
+                        help="model name at the endpoint (default: the embedded Gemma 3 270M, "
+                             "or $SUBRATIONAL_LLM_MODEL)")
+    parser.add_argument("--base-url", default=None,
+                        help="OpenAI-compatible endpoint, e.g. http://host:8000/v1 (default: "
+                             "$OPENAI_BASE_URL, else the embedded llama.cpp server); the key "
+                             "is read from $OPENAI_API_KEY")
+    parser.add_argument("--mode", choices=("score", "sample"), default="score",
+                        help="score: read the labels' log-probabilities (default); sample: "
+                             "10 answers per state")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="SQLite answer cache (default: the user cache directory)")
+    parser.add_argument("--out", type=Path, default=Path("results"),
+                        help="output folder (default results/)")
     parser.add_argument("--no-perf", action="store_true", help="skip the performance benchmark")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     ns = parser.parse_args(argv)
     return Args(budget=ns.budget, games=tuple(ns.games), model=ns.model, base_url=ns.base_url,
                 mode=ns.mode, cache=ns.cache, out=ns.out, perf=not ns.no_perf,
@@ -682,4 +705,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        print("\ninterrupted: every model answer received so far is saved in the answer "
+              "cache; run the same command again (make demo) to resume without asking the "
+              "model again. Training restarts from the beginning.", file=sys.stderr)
+        sys.exit(130)

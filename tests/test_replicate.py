@@ -45,3 +45,23 @@ def test_replication_tiny_budget_writes_stable_results(tmp_path, monkeypatch):
             assert FAKE_API_KEY.encode() not in path.read_bytes(), path
     runs = list((out / "runs").glob("replication_*.json"))
     assert len(runs) == 1 and json.loads(runs[0].read_text())["versions"]["gymnasium"]
+
+
+def test_help_documents_every_option_and_the_budgets():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "benchmarks.replicate", "--help"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0
+    text = " ".join(out.stdout.split())
+    documented = {"--budget": "how much work", "--games": "games to run",
+                  "--model": "model name at the endpoint", "--base-url": "OpenAI-compatible",
+                  "--mode": "log-probabilities", "--cache": "SQLite answer cache",
+                  "--out": "output folder", "--no-perf": "performance benchmark",
+                  "--no-progress": "no progress bars"}
+    for option, words in documented.items():
+        assert option in text and words in text, option
+    assert "Budgets -- tiny: 20 demonstration episodes" in text
+    assert "demo: 200 demonstration episodes" in text and "full: 500" in text
+    assert "OPENAI_API_KEY" in text and "resumes" in text
