@@ -355,7 +355,8 @@ def summarise(settings: Sequence[dict[str, Any]], records: Sequence[dict[str, An
             identifiable = [f for f, e in exp.items() if e["identifiable"]]
             row["win_rate"] = float(np.mean([r["winner"] == setting["family"] for r in recs]))
             row["win_rate_over_identifiable"] = float(np.mean([
-                all(r["delta_bic"][f] > 0 for f in identifiable) for r in recs]))
+                all(r["delta_bic"][f] > 0 for f in identifiable) for r in recs])) \
+                if identifiable else None
             row["identifiable_rivals"] = identifiable
             row["not_identifiable"] = {f: e for f, e in exp.items() if not e["identifiable"]}
             row["coverage_met"] = all(p["coverage"] >= COVERAGE_TARGET for p in params.values())

@@ -29,6 +29,9 @@ def reference_policies() -> list[tuple[str, dict[str, Any], policies.TabularPoli
         ("marshmallow", {}, policies.beta_delta(mar, beta=0.4)),
         ("marshmallow", {}, policies.beta_delta(mar, beta=0.6, temperature=0.3)),
         ("marshmallow", {}, policies.beta_delta(mar, beta=0.8, temperature=0.3)),
+        # Exponential agents at the same temperature: noise alone gives in half-way.
+        ("marshmallow", {}, policies.exponential_discounter(mar, gamma=0.9, temperature=0.3)),
+        ("marshmallow", {}, policies.exponential_discounter(mar, gamma=0.95, temperature=0.3)),
         ("double_or_nothing", {}, policies.income_maximiser(don)),
         ("double_or_nothing", {}, policies.prospect_theory_gambler(don)),
         ("double_or_nothing", {}, policies.prospect_theory_gambler(don, planning="naive",
@@ -36,7 +39,10 @@ def reference_policies() -> list[tuple[str, dict[str, Any], policies.TabularPoli
     ]
     for pol in (policies.exponential_discounter(pro, gamma=1.0),
                 policies.exponential_discounter(pro, gamma=0.5),
-                policies.beta_delta(pro), policies.beta_delta(pro, sophisticated=True)):
+                policies.beta_delta(pro), policies.beta_delta(pro, sophisticated=True),
+                # The same comparison with choice noise (temperature 0.5) on both sides.
+                policies.exponential_discounter(pro, gamma=1.0, temperature=0.5),
+                policies.beta_delta(pro, sophisticated=True, temperature=0.5)):
         rows.append(("procrastination", {"self_imposed_deadline": True}, pol))
     return rows
 
@@ -52,10 +58,9 @@ def headline(game: str, summary: dict[str, Any]) -> str:
     if game == "double_or_nothing":
         g = " ".join(f"{p:.2f}" for p in summary["gamble_probability"])
         return f"P(gamble) by round: {g}; E[winnings] ${summary['expected_winnings']:.2f}"
-    start, finish = summary["mean_start_day"], summary["mean_finish_day"]
-    return (f"start day {start if start is None else f'{start:.1f}'}, finish day "
-            f"{finish if finish is None else f'{finish:.1f}'}, "
-            f"commits {summary['commit_probability']}")
+    start, finish = summary["expected_start_day"], summary["expected_finish_day"]
+    return (f"start day {start:.1f}, finish day {finish:.1f} (never = day "
+            f"{len(summary['day']) + 1}), commits {summary['commit_probability']:.2f}")
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
