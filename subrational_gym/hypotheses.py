@@ -374,7 +374,7 @@ def controls(n_episodes: int = 500, seed: int = 0) -> dict[str, dict[str, Any]]:
     out["procrastination"] = {
         "uniform random": {"by_gpa_commit": {g: data(uniform_policy(p, COMMIT), i)
                                              for i, g in enumerate(gpas)}},
-        "persona-blind": {"by_gpa_commit": {g: data(flat_policy(p, 0.5, COMMIT), i)
+        "persona-blind": {"by_gpa_commit": {g: data(flat_policy(p, 0.3, COMMIT), i)
                                             for i, g in enumerate(gpas)}},
         "exponential with noise": {"by_gpa_commit": {
             g: data(policies.exponential_discounter(p, gamma=0.95, temperature=0.5,
@@ -406,11 +406,13 @@ def known_answers(n_episodes: int = 500, seed: int = 0,
     Returns:
         One row per (game, control): the verdict, whether it was expected, the reasons.
     """
-    data = controls(n_episodes, seed)
-    rows = []
-    for game in games or list(HYPOTHESES):
+    games = list(games or HYPOTHESES)
+    for game in games:
         if game not in HYPOTHESES:
             raise ParameterError(f"unknown game {game!r}; expected one of {list(HYPOTHESES)}")
+    data = controls(n_episodes, seed)
+    rows = []
+    for game in games:
         for control, kwargs in data[game].items():
             v = HYPOTHESES[game](**kwargs)
             reproduced = v.verdict == REPRODUCED
