@@ -311,9 +311,6 @@ def flat_policy(env_id: str, p_second: float,
     return TabularPolicy(model, probs, name=f"flat P(action 1)={p_second:g}")
 
 
-Source = Callable[[str, Mapping[str, Any]], TabularPolicy]
-
-
 def _data(policy: TabularPolicy, n_episodes: int, seed: int) -> ActionCounts:
     return ActionCounts.sample(policy, n_episodes, seed=seed)
 
@@ -322,70 +319,67 @@ def controls(n_episodes: int = 500, seed: int = 0) -> dict[str, dict[str, Any]]:
     """For each game, the data of each control, keyed as the hypothesis takes them.
 
     Returns:
-        ``{game: {control: (kwargs for the hypothesis function, expected verdict ok)}}``:
-        negative controls (uniform, persona-blind, exponential with noise) must not be
-        reproduced, the positive control (theory personas built to show the effect) must be.
+        ``{game: {control: keyword arguments of the game's hypothesis}}``. The negative
+        controls (uniform, persona-blind, exponential with noise) must not be reproduced,
+        the positive control (theory personas built to show the effect) must be (see
+        :data:`EXPECTED`).
     """
     u, m, d, p = (ENV_IDS[g] for g in ("ultimatum", "marshmallow", "double_or_nothing",
                                         "procrastination"))
     ages, gpas = (2, 3, 4, 5, 6), (2.0, 3.0, 4.0)
 
-    def data(policy: TabularPolicy, k: int) -> ActionCounts:
-        return _data(policy, n_episodes, seed + 101 * k)
+    def pair(first: str, second: str, a: TabularPolicy, b: TabularPolicy) -> dict[str, Any]:
+        return {first: _data(a, n_episodes, seed), second: _data(b, n_episodes, seed + 101)}
 
-    out: dict[str, dict[str, Any]] = {}
-    # Ultimatum.
-    out["ultimatum"] = {
-        "uniform random": {"fair": data(uniform_policy(u), 0),
-                           "income": data(uniform_policy(u), 1)},
-        "persona-blind": {"fair": data(flat_policy(u, 0.7), 0),
-                          "income": data(flat_policy(u, 0.7), 1)},
-        "exponential with noise": {
-            "fair": data(policies.income_maximiser(u, temperature=1.0), 0),
-            "income": data(policies.income_maximiser(u, temperature=1.0), 1)},
-        "theory personas": {
-            "fair": data(policies.inequity_averse_responder(u, temperature=0.5), 0),
-            "income": data(policies.income_maximiser(u, temperature=0.5), 1)},
+    def each(key: str, levels: Sequence[float],
+             make: Callable[[float], TabularPolicy]) -> dict[str, Any]:
+        return {key: {x: _data(make(x), n_episodes, seed + 101 * i)
+                      for i, x in enumerate(levels)}}
+
+    im, fs = policies.income_maximiser, policies.inequity_averse_responder
+    pt = policies.prospect_theory_gambler
+    return {
+        "ultimatum": {
+            "uniform random": pair("fair", "income", uniform_policy(u), uniform_policy(u)),
+            "persona-blind": pair("fair", "income", flat_policy(u, 0.7), flat_policy(u, 0.7)),
+            "exponential with noise": pair("fair", "income", im(u, temperature=1.0),
+                                           im(u, temperature=1.0)),
+            "theory personas": pair("fair", "income", fs(u, temperature=0.5),
+                                    im(u, temperature=0.5)),
+        },
+        "marshmallow": {
+            "uniform random": each("by_age", ages, lambda a: uniform_policy(m)),
+            "persona-blind": each("by_age", ages, lambda a: flat_policy(m, 0.15)),
+            "exponential with noise": each("by_age", ages, lambda a: policies.
+                                           exponential_discounter(m, gamma=0.9,
+                                                                  temperature=0.3)),
+            "theory personas": each("by_age", ages, lambda a: policies.beta_delta(
+                m, beta=0.3 + 0.1 * a, temperature=0.3)),
+        },
+        "double_or_nothing": {
+            "uniform random": pair("cautious", "risk_seeking", uniform_policy(d),
+                                   uniform_policy(d)),
+            "persona-blind": pair("cautious", "risk_seeking", flat_policy(d, 0.4),
+                                  flat_policy(d, 0.4)),
+            "exponential with noise": pair("cautious", "risk_seeking", im(d, temperature=5.0),
+                                           im(d, temperature=5.0)),
+            "theory personas": pair("cautious", "risk_seeking", pt(d, temperature=2.0),
+                                    pt(d, loss_aversion=0.5, temperature=2.0)),
+        },
+        "procrastination": {
+            "uniform random": each("by_gpa_commit", gpas,
+                                   lambda g: uniform_policy(p, COMMIT)),
+            "persona-blind": each("by_gpa_commit", gpas,
+                                  lambda g: flat_policy(p, 0.3, COMMIT)),
+            "exponential with noise": each("by_gpa_commit", gpas, lambda g: policies.
+                                           exponential_discounter(p, gamma=0.95,
+                                                                  temperature=0.5,
+                                                                  env_kwargs=COMMIT)),
+            "theory personas": each("by_gpa_commit", gpas, lambda g: policies.beta_delta(
+                p, beta=0.3 + 0.15 * g, sophisticated=True, temperature=0.5,
+                env_kwargs=COMMIT)),
+        },
     }
-    out["marshmallow"] = {
-        "uniform random": {"by_age": {a: data(uniform_policy(m), i) for i, a in enumerate(ages)}},
-        "persona-blind": {"by_age": {a: data(flat_policy(m, 0.15), i)
-                                     for i, a in enumerate(ages)}},
-        "exponential with noise": {"by_age": {
-            a: data(policies.exponential_discounter(m, gamma=0.9, temperature=0.3), i)
-            for i, a in enumerate(ages)}},
-        "theory personas": {"by_age": {
-            a: data(policies.beta_delta(m, beta=0.3 + 0.1 * a, temperature=0.3), i)
-            for i, a in enumerate(ages)}},
-    }
-    out["double_or_nothing"] = {
-        "uniform random": {"cautious": data(uniform_policy(d), 0),
-                           "risk_seeking": data(uniform_policy(d), 1)},
-        "persona-blind": {"cautious": data(flat_policy(d, 0.4), 0),
-                          "risk_seeking": data(flat_policy(d, 0.4), 1)},
-        "exponential with noise": {
-            "cautious": data(policies.income_maximiser(d, temperature=5.0), 0),
-            "risk_seeking": data(policies.income_maximiser(d, temperature=5.0), 1)},
-        "theory personas": {
-            "cautious": data(policies.prospect_theory_gambler(d, temperature=2.0), 0),
-            "risk_seeking": data(policies.prospect_theory_gambler(
-                d, loss_aversion=0.5, temperature=2.0), 1)},
-    }
-    out["procrastination"] = {
-        "uniform random": {"by_gpa_commit": {g: data(uniform_policy(p, COMMIT), i)
-                                             for i, g in enumerate(gpas)}},
-        "persona-blind": {"by_gpa_commit": {g: data(flat_policy(p, 0.3, COMMIT), i)
-                                            for i, g in enumerate(gpas)}},
-        "exponential with noise": {"by_gpa_commit": {
-            g: data(policies.exponential_discounter(p, gamma=0.95, temperature=0.5,
-                                                    env_kwargs=COMMIT), i)
-            for i, g in enumerate(gpas)}},
-        "theory personas": {"by_gpa_commit": {
-            g: data(policies.beta_delta(p, beta=0.3 + 0.15 * g, sophisticated=True,
-                                        temperature=0.5, env_kwargs=COMMIT), i)
-            for i, g in enumerate(gpas)}},
-    }
-    return out
 
 
 HYPOTHESES: Mapping[str, Callable[..., Verdict]] = {
