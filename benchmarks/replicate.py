@@ -40,11 +40,12 @@ from tqdm.auto import tqdm
 import subrational_gym
 from benchmarks import env_speed, reporting
 from llm_experts import LLMExpert
-from llm_experts.personas import preset_names
+from llm_experts.personas import PRESETS, preset_names
 from llm_experts.prompts import PROMPT_VERSIONS
-from subrational_gym import findings, human_data, policies
+from subrational_gym import human_data, hypotheses, model_card, policies
 from subrational_gym.aggregate import aggregate
 from subrational_gym.evaluation import behaviour_summary, total_variation
+from subrational_gym.inference import ActionCounts
 from subrational_gym.learners import generate_demonstrations, seed_everything, train
 from subrational_gym.policies import TabularPolicy
 from subrational_gym.registration import ENV_IDS
@@ -71,6 +72,8 @@ class Budget:
         adversarial_seeds: Seeds of GAIL and AIRL (slower; may be fewer).
         steps: Budget of each learner in its own unit (see ``subrational_gym.learners``).
         perf_env_steps: Steps per env in the speed comparison with FrozenLake.
+        hypothesis_sources: Whose choices the findings are judged on by structural fits
+            (``llm_expert`` and learners; each costs seconds to a minute per game).
     """
 
     n_episodes: int
@@ -78,6 +81,7 @@ class Budget:
     adversarial_seeds: tuple[int, ...]
     steps: Mapping[str, int | None]
     perf_env_steps: int
+    hypothesis_sources: tuple[str, ...] = ("llm_expert", PAPER_LEARNER)
 
 
 BUDGETS: dict[str, Budget] = {
@@ -93,7 +97,7 @@ BUDGETS: dict[str, Budget] = {
     # The learners' tuned defaults (benchmarks/learner_fidelity.py), five seeds.
     "full": Budget(500, (0, 1, 2, 3, 4), (0, 1, 2, 3, 4),
                    {k: None for k in ("bc", "distribution_matching", "gail", "airl", "ppo",
-                                      "dqn")}, 100_000),
+                                      "dqn")}, 100_000, ("llm_expert", *IMITATION)),
 }
 
 
@@ -259,6 +263,10 @@ class Replication:
         self.endpoint: str | None = None
         self.model: str | None = None
         self.train_times: dict[str, list[float]] = {}
+        #: Choices per (game, variant, persona, source) for the structural fits: the LLM
+        #: expert's demonstrations of the first seed, and each learner's expected choices
+        #: over the same number of episodes.
+        self.counts: dict[tuple[str, str, str, str], ActionCounts] = {}
 
     def expert(self, setting: Setting, persona: str, **kwargs: Any) -> LLMExpert:
         """The LLM expert of ``persona`` in ``setting``, with this run's endpoint and cache."""
@@ -301,6 +309,10 @@ class Replication:
                 demos_by_seed = {seed: generate_demonstrations(
                     expert, setting.env_id, self.budget.n_episodes, seed=seed,
                     env_kwargs=setting.env_kwargs)}
+                if seed == self.budget.seeds[0]:
+                    self.counts[(setting.game, setting.variant, persona, "llm_expert")] = \
+                        ActionCounts.from_trajectories(setting.env_id, demos_by_seed[seed],
+                                                       env_kwargs=setting.env_kwargs)
             demos = demos_by_seed[seed]
             result = train(alg, demos, setting.env_id, env_kwargs=setting.env_kwargs,
                            seed=seed, budget=self.budget.steps[alg])
@@ -319,6 +331,8 @@ class Replication:
                 continue
             runs = rec["learners"][alg]["runs"]
             mean_policy = _mean_policy(pols, f"{alg}:{persona}")
+            self.counts[(setting.game, setting.variant, persona, alg)] = \
+                ActionCounts.from_policy(mean_policy, self.budget.n_episodes)
             rec["learners"][alg].update({
                 "tv_mean": aggregate([r["tv_mean"] for r in runs]).to_dict(),
                 "key_metric": aggregate([r["key_metric"] for r in runs
@@ -365,9 +379,11 @@ class Replication:
                     "env_id": setting.env_id, "env_kwargs": setting.env_kwargs,
                     "personas": personas, "baselines": baselines}
         found = [self.finding(name) for name in self.args.games]
+        _log("[model card] best-fitting family of each persona of the model")
+        card = self.card()
         fidelity = self.fidelity()
         perf = self.performance() if self.args.perf else None
-        return self.write(found, fidelity, perf)
+        return self.write(found, fidelity, perf, card)
 
     # ------------------------------------------------------------------ findings
     def _learned(self, game: str, variant: str, alg: str) -> dict[str, Mapping[str, Any]]:
@@ -384,53 +400,82 @@ class Replication:
             return self._experts(game, variant)
         return self._learned(game, variant, source)
 
-    def _check(self, game: str, source: str) -> findings.Finding:
-        learned = self._summaries(game, "plain", source)
-        base = self.records[game]["plain"]["baselines"]
-        vi = base["value_iteration"]
-        if game == "ultimatum":
-            rl = {"value_iteration(gamma=1)": vi["1"], "ppo": base["ppo"]["summary"],
-                  "dqn": base["dqn"]["summary"]}
-            return findings.ultimatum(learned["fairness"], learned["income"], rl)
+    def _by_persona(self, game: str, variant: str, source: str) -> dict[str, ActionCounts]:
+        return {persona: c for (g, v, persona, s), c in self.counts.items()
+                if (g, v, s) == (game, variant, source)}
+
+    def _hypothesis(self, game: str, source: str) -> hypotheses.Verdict:
+        """Judge ``game``'s hypothesis on ``source``'s choices, personas read as data."""
+
+        def role(data: Mapping[str, ActionCounts], key: str, value: Any) -> ActionCounts:
+            found = [c for p, c in data.items() if PRESETS[p].attributes.get(key) == value]
+            if not found:
+                raise KeyError(f"no persona with {key}={value!r} has choices")
+            return found[0]
+
+        def by(data: Mapping[str, ActionCounts], key: str) -> dict[float, ActionCounts]:
+            return {PRESETS[p].attributes[key]: c for p, c in data.items()}
+
+        if game == "procrastination":
+            data = self._by_persona(game, "self_imposed_deadline", source)
+            return hypotheses.procrastination(by(data, "gpa"))
+        data = self._by_persona(game, "plain", source)
         if game == "marshmallow":
-            experts = self._experts(game, "plain")
-            age = {int(p.split("-")[1]): s for p, s in learned.items()}
-            exp_age = {int(p.split("-")[1]): s for p, s in experts.items()}
-            exponential = {f"value_iteration(gamma={g})": s for g, s in vi.items()}
-            return findings.marshmallow(exp_age, age, exponential)
-        if game == "double_or_nothing":
-            return findings.double_or_nothing(learned, vi["1"], persona="cautious")
-
-        def by_gpa(summaries: Mapping[str, Any]) -> dict[float, Any]:
-            return {float(p.split("-")[1]): s for p, s in summaries.items()}
-
-        variant = self.records[game]["self_imposed_deadline"]
-        exponential = {f"value_iteration(gamma={g})": s
-                       for g, s in variant["baselines"]["value_iteration"].items()}
-        return findings.procrastination(
-            by_gpa(learned), by_gpa(self._summaries(game, "self_imposed_deadline", source)),
-            by_gpa(self._experts(game, "self_imposed_deadline")), exponential,
-            deadline_days=subrational_gym.make_env(ENV_IDS[game]).deadline_days)
+            return hypotheses.marshmallow(by(data, "age"))
+        if game == "ultimatum":
+            return hypotheses.ultimatum(role(data, "motive", "fairness"),
+                                        role(data, "motive", "income"))
+        return hypotheses.double_or_nothing(role(data, "risk", "averse"),
+                                            role(data, "risk", "seeking"))
 
     def finding(self, game: str) -> dict[str, Any]:
-        """The game's finding for the paper's learner, every other learner and the LLM."""
-        verdicts: dict[str, findings.Finding] = {}
-        for source in (*IMITATION, "llm_expert"):
+        """The game's hypothesis judged on the paper's learner, the LLM and other sources."""
+        verdicts: dict[str, dict[str, Any]] = {}
+        for source in self.budget.hypothesis_sources:
+            started = time.perf_counter()
             try:
-                verdicts[source] = self._check(game, source)
+                v = self._hypothesis(game, source)
             except KeyError as err:
-                verdicts[source] = findings.Finding(
-                    game, "", False, {"missing persona": str(err)},
-                    "not checked: a persona has no valid demonstrations")
+                verdicts[source] = {"reproduced": "not checked", "finding": "",
+                                    "criterion": hypotheses.CRITERIA[game],
+                                    "numbers": {"reasons": [f"not checked: {err}"]}}
+                continue
+            verdicts[source] = {
+                "reproduced": v.verdict, "finding": v.hypothesis, "criterion": v.criterion,
+                "numbers": {"statistic": v.statistic, "value": v.value,
+                            "interval": list(v.interval), "threshold": v.threshold,
+                            "reasons": v.reasons, "seconds": time.perf_counter() - started,
+                            **v.numbers}}
         main = verdicts[PAPER_LEARNER]
-        record = main.to_dict()
-        record["learner"] = PAPER_LEARNER
-        record["by_source"] = {k: {"reproduced": v.reproduced, "numbers": v.numbers}
-                               for k, v in verdicts.items()}
-        status = "REPRODUCED" if main.reproduced else "not reproduced"
-        _log(f"[finding] {game}: {status} ({PAPER_LEARNER}); "
-             + ", ".join(f"{k}: {'yes' if v.reproduced else 'no'}" for k, v in verdicts.items()))
+        record = {"game": game, "finding": main["finding"], "reproduced": main["reproduced"],
+                  "numbers": main["numbers"], "criterion": main["criterion"],
+                  "learner": PAPER_LEARNER, "by_source": {
+                      k: {"reproduced": v["reproduced"], "numbers": v["numbers"]}
+                      for k, v in verdicts.items()}}
+        _log(f"[finding] {game}: {main['reproduced']} ({PAPER_LEARNER}); "
+             + ", ".join(f"{k}: {v['reproduced']}" for k, v in verdicts.items()))
         return record
+
+    # ---------------------------------------------------------------- model card
+    def card(self) -> list[model_card.CardEntry]:
+        """Best-fitting family and parameters of each persona of the LLM, with human figures."""
+        entries = []
+        for (game, variant, persona, source), counts in self.counts.items():
+            if source != "llm_expert":
+                continue
+            human = []
+            expert_summary = self.records[game][variant]["personas"][persona].get("expert")
+            if variant == "plain" and expert_summary is not None:
+                for fig in human_data.figures_for(game):
+                    if fig.persona == persona or (fig.persona is None
+                                                  and persona == DEFAULT_PERSONA[game]):
+                        value = human_data.EXTRACTORS[fig.key](expert_summary)
+                        human.append({"quantity": fig.quantity, "human": [fig.low, fig.high],
+                                      "value": value, "score": fig.score(value),
+                                      "source": fig.source})
+            entries.append(model_card.card_entry(counts, variant=variant, persona=persona,
+                                                 human=human))
+        return entries
 
     # ------------------------------------------------------------------ fidelity
     def fidelity(self) -> dict[str, Any]:
@@ -521,8 +566,9 @@ class Replication:
 
     # -------------------------------------------------------------------- output
     def write(self, found: list[dict[str, Any]], fidelity: dict[str, Any],
-              perf: dict[str, Any] | None) -> dict[str, Any]:
-        """Write summary.json, perf.json, the full run record, plots and report.md."""
+              perf: dict[str, Any] | None,
+              card: Sequence[model_card.CardEntry] = ()) -> dict[str, Any]:
+        """Write summary.json, perf.json, model_card.*, the run record, plots, report.md."""
         out = self.args.out
         out.mkdir(parents=True, exist_ok=True)
         wall = time.time() - self.started
@@ -537,6 +583,12 @@ class Replication:
                          "scale": fidelity["scale"]},
         }
         (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json))
+        card_md = model_card.to_markdown(card, model=str(self.model),
+                                         endpoint=self._endpoint_name())
+        (out / "model_card.md").write_text(card_md)
+        (out / "model_card.json").write_text(json.dumps(
+            {"model": self.model, "endpoint": self._endpoint_name(), "finished_at": finished,
+             "personas": [e.to_dict() for e in card]}, indent=2, default=_json))
         if perf is not None:
             demo_start = os.environ.get("SUBRATIONAL_DEMO_STARTED")
             perf["replication_wall_seconds"] = {"value": wall, "unit": "s"}
@@ -557,7 +609,16 @@ class Replication:
         plots = self.plots(out / "plots")
         (out / "report.md").write_text(self.report(summary, perf, plots))
         self.print_summary(summary, perf)
+        _log("")
+        _log(card_md)
+        _log(f"Model card: {out / 'model_card.md'}")
         return summary
+
+    def _endpoint_name(self) -> str:
+        """The endpoint by what it is: the embedded model, or the URL the user gave."""
+        if self.args.base_url or os.environ.get("OPENAI_BASE_URL"):
+            return str(self.endpoint)
+        return "the embedded llama.cpp server (127.0.0.1, started by this run)"
 
     def plots(self, folder: Path) -> dict[str, Path]:
         """One behaviour plot per game: personas (LLM and learned), theory, RL, humans."""
@@ -592,23 +653,44 @@ class Replication:
         """The Markdown report."""
         lines = [
             "# Replication of Coletta et al. 2024 (arXiv 2402.08755)", "",
-            f"Model `{summary['model']}` at `{summary['endpoint']}`, budget "
+            f"Model `{summary['model']}` at {self._endpoint_name()}, budget "
             f"`{summary['budget']}`, mode `{summary['mode']}`, finished "
             f"{summary['finished_at']} in {summary['wall_seconds']:.0f} s.", "",
             "## Findings", "",
-            f"Verdicts are for the paper's learner ({PAPER_LEARNER}); the other columns "
-            "say whether each other learner, and the LLM expert's own demonstrations, "
-            "meet the same criterion.", "",
+            "Each finding is a hypothesis judged by structural fits (`subrational_gym."
+            "hypotheses`): every behavioural family with its own fitted choice noise, "
+            "verdict `reproduced`, `not reproduced` or `inconclusive`. Verdicts are for the "
+            f"paper's learner ({PAPER_LEARNER}); the other columns judge the LLM expert's own "
+            "demonstrations and the other learners the run judged "
+            f"(budget `{summary['budget']}`).", "",
         ]
-        headers = ["game", "reproduced", *IMITATION, "llm_expert"]
-        rows = [[f["game"], "yes" if f["reproduced"] else "no",
-                 *("yes" if f["by_source"][s]["reproduced"] else "no"
-                   for s in (*IMITATION, "llm_expert"))] for f in summary["findings"]]
+        sources = list(self.budget.hypothesis_sources)
+        headers = ["game", f"verdict ({PAPER_LEARNER})", "statistic", "estimate [interval]",
+                   "threshold", *(s for s in sources if s != PAPER_LEARNER)]
+        rows = []
+        for f in summary["findings"]:
+            n = f["numbers"]
+            interval = (f"{n['value']:.3g} [{n['interval'][0]:.3g}, {n['interval'][1]:.3g}]"
+                        if "interval" in n else "-")
+            rows.append([f["game"], f["reproduced"], n.get("statistic", "-"), interval,
+                         n.get("threshold", "-"),
+                         *(f["by_source"][s]["reproduced"] for s in sources
+                           if s != PAPER_LEARNER)])
         lines += [reporting.markdown_table(headers, rows), ""]
         for f in summary["findings"]:
-            lines += [f"### {f['game']}", "", f["finding"], "",
-                      f"*Criterion:* {f['criterion']}", "", "```json",
-                      json.dumps(_rounded(f["numbers"]), default=_json), "```", ""]
+            lines += [f"### {f['game']}: {f['reproduced']}", "", f["finding"], ""]
+            for source, v in f["by_source"].items():
+                lines.append(f"- **{source}: {v['reproduced']}.** "
+                             + " ".join(r[:1].upper() + r[1:].rstrip(".") + "."
+                                        for r in v["numbers"]["reasons"]))
+            lines += ["", f"*Criterion:* {f['criterion']}", ""]
+        lines += ["Controls: a uniform random policy, a persona-blind policy and an "
+                  "exponential agent with choice noise must fail every hypothesis, theory "
+                  "personas built to show each effect must pass it; the table is tested in "
+                  "`make test` and printed by `python -m benchmarks.known_answers`.", ""]
+        lines += ["## Behavioural model card", "",
+                  "See [model_card.md](model_card.md): the best-fitting family of each "
+                  "persona of the model, with its parameters and intervals.", ""]
         lines += ["## Imitation fidelity (total variation to the LLM expert)", "",
                   "Visit-weighted total variation between each learner and the expert it "
                   "imitates: interquartile mean over seeds [95% bootstrap CI].", ""]
@@ -654,15 +736,16 @@ class Replication:
     def print_summary(self, summary: Mapping[str, Any], perf: Mapping[str, Any] | None) -> None:
         """The summary table on the terminal."""
         _log("")
-        _log(f"Model {summary['model']} at {summary['endpoint']}; budget {summary['budget']}; "
+        _log(f"Model {summary['model']} at {self._endpoint_name()}; budget {summary['budget']}; "
              f"{summary['wall_seconds']:.0f} s")
         rows = []
         for f in summary["findings"]:
             fid = summary["fidelity"]["per_game"].get(f["game"], {})
-            rows.append([f["game"], "yes" if f["reproduced"] else "no",
+            rows.append([f["game"], f["reproduced"],
+                         f["by_source"].get("llm_expert", {}).get("reproduced", "-"),
                          fid.get("llm_expert"), fid.get(PAPER_LEARNER)])
         _log(reporting.text_table(
-            ["game", f"reproduced ({PAPER_LEARNER})", "human fidelity: LLM",
+            ["game", f"verdict ({PAPER_LEARNER})", "verdict (LLM)", "human fidelity: LLM",
              "human fidelity: learned"], rows))
         overall = summary["fidelity"]["overall"]
         _log("overall human fidelity (0..1): " + ", ".join(

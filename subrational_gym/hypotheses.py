@@ -46,6 +46,35 @@ MIN_ENVY = 0.1
 #: Loss-aversion intervals closer than this count as meeting.
 TOUCH = 0.01
 
+#: How each hypothesis is decided, in words (the functions' docstrings say the same).
+CRITERIA = {
+    "ultimatum": (
+        "Fit one Fehr-Schmidt responder (envy, guilt, temperature) to each persona. "
+        "Reproduced when the fairness persona's envy interval lies above the income "
+        "persona's and the income maximiser with its own noise is rejected for the fairness "
+        "persona (likelihood ratio at 0.05); not reproduced when its envy interval lies "
+        f"below, or the income maximiser is not rejected and its envy stays under {MIN_ENVY} "
+        "across its interval; inconclusive otherwise."),
+    "marshmallow": (
+        "Fit exponential discounting (gamma, temperature) to each age. Reproduced when the "
+        "rank correlation of age with the fitted gamma has an interval (each estimate drawn "
+        "within its own 95% interval) above 0; not reproduced when it lies at or below 0; "
+        "inconclusive otherwise. Present bias is credited per age only where beta-delta "
+        "rejects every exponential model with its own noise."),
+    "double_or_nothing": (
+        "Fit myopic prospect theory to each persona. Reproduced when the cautious persona's "
+        "loss-aversion interval lies above the risk-seeking persona's (they may meet at 1) "
+        "and the risk-neutral model with its own noise is rejected for the cautious persona; "
+        "not reproduced when it lies below; inconclusive otherwise."),
+    "procrastination": (
+        "In the self-imposed-deadline variant, fit sophisticated beta-delta to each GPA. "
+        "Reproduced when, for the lowest GPA, it rejects every exponential model with its "
+        "own noise and wins by BIC, and the rank correlation of GPA with the fitted beta "
+        "has an interval above 0; not reproduced when the exponential model is not rejected "
+        "and wins by BIC, or the correlation's interval lies at or below 0; inconclusive "
+        "otherwise."),
+}
+
 ENV_IDS = {
     "ultimatum": "Subrational/Ultimatum-v0",
     "marshmallow": "Subrational/Marshmallow-v0",
@@ -69,6 +98,7 @@ class Verdict:
         threshold: The value the interval is compared with.
         reasons: Which parts of the test passed or failed and why, in words.
         numbers: The fits and tests behind it.
+        criterion: How the verdict is decided, in words.
     """
 
     game: str
@@ -80,6 +110,11 @@ class Verdict:
     threshold: float
     reasons: list[str] = field(default_factory=list)
     numbers: dict[str, Any] = field(default_factory=dict)
+    criterion: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.criterion:
+            object.__setattr__(self, "criterion", CRITERIA[self.game])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

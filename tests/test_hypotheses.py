@@ -37,3 +37,24 @@ def test_rank_correlation_needs_an_ordering_that_survives_the_intervals():
 def test_unknown_game():
     with pytest.raises(ValueError, match="unknown game 'chess'"):
         hypotheses.known_answers(games=["chess"])
+
+
+def test_model_card_names_the_best_family_with_intervals():
+    from subrational_gym import model_card, policies
+    from subrational_gym.inference import ActionCounts
+
+    student = policies.beta_delta("Subrational/Procrastination-v0", beta=0.6,
+                                  sophisticated=True, temperature=0.5,
+                                  env_kwargs={"self_imposed_deadline": True})
+    counts = ActionCounts.sample(student, 500, seed=0)
+    human = [{"quantity": "students who procrastinate", "human": [0.8, 0.95], "value": 0.5,
+              "score": 0.4}]
+    entry = model_card.card_entry(counts, variant="self_imposed_deadline", persona="gpa-2.0",
+                                  human=human)
+    assert entry.best_family == "beta_delta_sophisticated" and entry.separated
+    lo, hi = entry.ci["beta"]
+    assert lo < 0.6 < hi < 1.0
+    assert entry.delta_bic["beta_delta_sophisticated"] == 0.0
+    text = model_card.to_markdown([entry], model="m", endpoint="e")
+    assert "| self_imposed_deadline | gpa-2.0 | 4000 | beta_delta_sophisticated |" in text
+    assert "students who procrastinate: 0.50 vs 0.8-0.95 (score 0.40)" in text

@@ -28,7 +28,18 @@ def test_replication_tiny_budget_writes_stable_results(tmp_path, monkeypatch):
         assert key in on_disk
     assert [f["game"] for f in on_disk["findings"]] == list(replicate.GAMES)
     for f in on_disk["findings"]:
-        assert isinstance(f["reproduced"], bool) and f["numbers"] and f["finding"]
+        assert f["reproduced"] in ("reproduced", "not reproduced", "inconclusive"), f
+        assert f["finding"] and f["criterion"] and f["numbers"]["reasons"]
+        lo, hi = f["numbers"]["interval"]
+        assert lo <= hi and "statistic" in f["numbers"] and "threshold" in f["numbers"]
+        assert set(f["by_source"]) == {"llm_expert", "distribution_matching"}
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["model"] == "gemma-3-270m" and "embedded" in card["endpoint"]
+    # Two ultimatum, five marshmallow, two double-or-nothing, 2 x 3 procrastination personas.
+    assert len(card["personas"]) == 2 + 5 + 2 + 6
+    for entry in card["personas"]:
+        assert entry["best_family"] and set(entry["ci"]) <= set(entry["params"])
+    assert "# Behavioural model card" in (out / "model_card.md").read_text()
     assert set(on_disk["fidelity"]["per_game"]) == set(replicate.GAMES)
     assert 0.0 <= on_disk["fidelity"]["overall"]["llm_expert"] <= 1.0
     perf = json.loads((out / "perf.json").read_text())
@@ -40,6 +51,10 @@ def test_replication_tiny_budget_writes_stable_results(tmp_path, monkeypatch):
         assert (out / "plots" / f"{game}.png").stat().st_size > 10_000
     report = (out / "report.md").read_text()
     assert "## Findings" in report and "plots/ultimatum.png" in report
+    assert "*Criterion:*" in report and "model_card.md" in report
+    # The endpoint named by what it is, not by a temporary port.
+    assert on_disk["endpoint"] not in report.split("## Findings")[0]
+    assert "embedded llama.cpp server" in report.split("## Findings")[0]
     for path in [*out.rglob("*"), *tmp_path.glob("answers*")]:
         if path.is_file():
             assert FAKE_API_KEY.encode() not in path.read_bytes(), path

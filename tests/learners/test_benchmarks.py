@@ -55,11 +55,17 @@ def test_discount_contrast_smoke(tmp_path):
     assert json.loads(out.read_text())["tiny"] is True
     # Exact claims hold even at tiny budgets.
     exponential = [r for r in results["commitment"] if r["agent"].startswith("exponential")]
-    assert all(r["commit_probability"] == 0.0 for r in exponential)
+    exact = [r for r in exponential if " T=" not in r["agent"]]
+    noisy = [r for r in exponential if " T=" in r["agent"]]
+    assert len(exact) == len(noisy) == 2
+    assert all(r["commit_probability"] == 0.0 for r in exact)
+    # At the beta-delta experts' temperature an exponential agent commits by mistake.
+    assert all(r["commit_probability"] > 0.3 for r in noisy)
     commit = {r["agent"]: r["commit_probability"] for r in results["commitment"]}
     assert commit["beta-delta sophisticated(beta=0.6) T=0"] == 1.0
     assert commit["beta-delta naive(beta=0.6) T=0"] == 0.0
     marsh = [r for r in results["marshmallow"] if r["agent"].startswith("exponential")]
-    assert all(r["gave_in_midway"] == 0.0 for r in marsh)
+    assert all(r["gave_in_midway"] == 0.0 for r in marsh if " T=" not in r["agent"])
+    assert all(r["gave_in_midway"] > 0.05 for r in marsh if " T=" in r["agent"])
     starts = {r["agent"]: r["mean_start_day"] for r in results["procrastination_start"]}
     assert starts["exponential gamma=0.5"] > starts["exponential gamma=1"]

@@ -1,0 +1,109 @@
+"""A behavioural model card: which model explains each persona, with what parameters.
+
+For the choices of each persona of a model (an LLM's demonstrations, say), the card
+gives the best-fitting behavioural family of the game (lowest BIC, see
+:func:`subrational_gym.inference.compare`), its Akaike weight, whether the runner-up is
+separated from it, its parameters with 95% profile-likelihood intervals, what the data
+cannot tell apart, and how close the persona's behaviour is to the published human
+figures. It is what a researcher comparing two models reads first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from subrational_gym.inference import ActionCounts, compare, fit
+
+
+@dataclass(frozen=True)
+class CardEntry:
+    """One persona of one game variant on the card.
+
+    Attributes:
+        game: The game.
+        variant: The game variant (``"plain"`` or ``"self_imposed_deadline"``).
+        persona: The persona.
+        n_obs: Decisions the fit rests on.
+        best_family: The family with the lowest BIC.
+        akaike_weight: Its Akaike weight among the game's families.
+        separated: Whether it beats the runner-up by at least 2 BIC points.
+        params: Its fitted parameters.
+        ci: Their 95% profile-likelihood intervals.
+        delta_bic: Every family's BIC minus the best one's.
+        notes: What the data cannot tell apart, in words.
+        human: The persona's behaviour against the human figures that apply to it:
+            quantity, human value (low, high), the persona's value and its score.
+    """
+
+    game: str
+    variant: str
+    persona: str
+    n_obs: float
+    best_family: str
+    akaike_weight: float
+    separated: bool
+    params: dict[str, float]
+    ci: dict[str, tuple[float, float]]
+    delta_bic: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+    human: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def card_entry(counts: ActionCounts, *, variant: str, persona: str,
+               human: Sequence[Mapping[str, Any]] = ()) -> CardEntry:
+    """Compare every family on ``counts`` and describe the best one with intervals.
+
+    The comparison fits all families without intervals; the best one is refitted with
+    them (intervals are the slow part).
+    """
+    table = compare(counts, ci=False)
+    best = fit(table.best.family, counts)
+    return CardEntry(
+        game=counts.game.game, variant=variant, persona=persona, n_obs=counts.n_obs,
+        best_family=best.family, akaike_weight=table.akaike_weights[best.family],
+        separated=table.separated, params=best.params, ci=best.ci,
+        delta_bic=table.delta_bic, notes=table.notes(), human=[dict(h) for h in human])
+
+
+def to_markdown(entries: Sequence[CardEntry], *, model: str, endpoint: str) -> str:
+    """The card as Markdown: one table per game."""
+    lines = [f"# Behavioural model card: `{model}`", "",
+             f"Endpoint: {endpoint}. For each persona, the behavioural family that best "
+             "explains its choices (lowest BIC, each family with its own fitted choice "
+             "noise), its Akaike weight, its parameters with 95% profile-likelihood "
+             "intervals, and its behaviour against the published human figures that apply "
+             "to it (score 1: inside the human range, 0: off by the figure's tolerance).", ""]
+    games = list(dict.fromkeys(e.game for e in entries))
+    for game in games:
+        lines += [f"## {game}", "",
+                  "| variant | persona | decisions | best family | Akaike weight | "
+                  "separated | parameters [95% interval] | human figures |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for e in (e for e in entries if e.game == game):
+            params = "; ".join(
+                f"{k} {v:.3g} [{e.ci[k][0]:.3g}, {e.ci[k][1]:.3g}]" if k in e.ci
+                else f"{k} {v:.3g}" for k, v in e.params.items())
+            human = "; ".join(
+                f"{h['quantity']}: {_fmt(h['value'])} vs {h['human'][0]:g}"
+                + (f"-{h['human'][1]:g}" if h["human"][1] != h["human"][0] else "")
+                + f" (score {_fmt(h['score'])})" for h in e.human) or "-"
+            lines.append(f"| {e.variant} | {e.persona} | {e.n_obs:.0f} | {e.best_family} | "
+                         f"{e.akaike_weight:.2f} | {'yes' if e.separated else 'no'} | "
+                         f"{params} | {human} |")
+        notes = [f"{e.persona} ({e.variant}): {n}" for e in entries if e.game == game
+                 for n in e.notes]
+        if notes:
+            lines += ["", "What the data cannot tell apart:", ""]
+            lines += [f"- {n}" for n in notes]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:.2f}"
