@@ -466,23 +466,40 @@ class Replication:
             human = []
             expert_summary = self.records[game][variant]["personas"][persona].get("expert")
             if variant == "plain" and expert_summary is not None:
-                for fig in human_data.figures_for(game):
-                    if fig.persona == persona or (fig.persona is None
-                                                  and persona == DEFAULT_PERSONA[game]):
-                        value = human_data.EXTRACTORS[fig.key](expert_summary)
-                        human.append({"quantity": fig.quantity, "human": [fig.low, fig.high],
-                                      "value": value, "score": fig.score(value),
-                                      "source": fig.source})
+                named = {persona: expert_summary}
+                if persona == DEFAULT_PERSONA[game]:
+                    named[None] = expert_summary
+                for s in human_data.score_figures(game, named, self._chance(game)):
+                    if s.figure.persona == persona or s.figure.persona is None:
+                        human.append({"quantity": s.figure.quantity,
+                                      "human": [s.figure.low, s.figure.high], "value": s.value,
+                                      "chance": s.chance, "score": s.score,
+                                      "source": s.figure.source})
             entries.append(model_card.card_entry(counts, variant=variant, persona=persona,
                                                  human=human))
         return entries
 
     # ------------------------------------------------------------------ fidelity
+    def _chance(self, game: str) -> Mapping[str, Any]:
+        """The uniform random policy's behaviour in ``game`` (the fidelity scale's zero)."""
+        return human_data.chance_summary(game)
+
     def fidelity(self) -> dict[str, Any]:
-        """Human-fidelity score per game and overall for every policy family."""
+        """Human-fidelity score per game and overall for every policy family.
+
+        Every family is scored on the same figures: a policy that stands for everyone
+        (theory, RL, chance) is given under every persona of the game.
+        """
         per_game: dict[str, dict[str, Any]] = {}
         for game in self.args.games:
             rec = self.records[game]["plain"]
+            personas = list(rec["personas"])
+            chance = self._chance(game)
+
+            def everyone(summary: Mapping[str, Any], personas: list[str] = personas
+                         ) -> dict[str | None, Mapping[str, Any]]:
+                return {None: summary, **{p: summary for p in personas}}
+
             sources: dict[str, dict[str | None, Mapping[str, Any]]] = {}
             experts = self._experts(game, "plain")
             if experts:
@@ -492,20 +509,23 @@ class Replication:
                 if learned:
                     sources[alg] = {**learned, None: learned.get(DEFAULT_PERSONA[game])}
             base = rec["baselines"]
-            sources[f"value_iteration(gamma={RL_GAMMA})"] = {
-                None: base["value_iteration"][f"{RL_GAMMA:g}"]}
-            sources["ppo"] = {None: base["ppo"]["summary"]}
-            sources["dqn"] = {None: base["dqn"]["summary"]}
+            sources[f"value_iteration(gamma={RL_GAMMA})"] = everyone(
+                base["value_iteration"][f"{RL_GAMMA:g}"])
+            sources["ppo"] = everyone(base["ppo"]["summary"])
+            sources["dqn"] = everyone(base["dqn"]["summary"])
+            sources["chance: uniform random"] = everyone(chance)
             for name, summary in base["references"].items():
-                sources[f"theory: {name}"] = {None: summary}
+                sources[f"theory: {name}"] = everyone(summary)
             per_game[game] = {}
             for source, summaries in sources.items():
                 summaries = {k: v for k, v in summaries.items() if v is not None}
-                scores = human_data.score_figures(game, summaries)
+                scores = human_data.score_figures(game, summaries, chance)
                 per_game[game][source] = {
                     "score": human_data.game_fidelity(scores),
                     "figures": [{"quantity": s.figure.quantity, "human": [s.figure.low,
-                                 s.figure.high], "policy": s.value, "score": s.score,
+                                 s.figure.high], "policy": s.value, "chance": s.chance,
+                                 "score": s.score, "scored": s.figure.scored,
+                                 "population": s.figure.population,
                                  "source": s.figure.source} for s in scores]}
         families = sorted({s for g in per_game.values() for s in g
                            if not s.startswith("theory:")})
@@ -514,9 +534,8 @@ class Replication:
             for f in families}
         return {"per_game": {g: {s: v["score"] for s, v in d.items()}
                              for g, d in per_game.items()},
-                "overall": overall, "details": per_game,
-                "scale": human_data.__doc__.split("The scale. ")[1].split("\n\n")[0]
-                .replace("\n", " ")}
+                "overall": overall, "details": per_game, "scale": human_data.SCALE,
+                "populations": {g: human_data.SCORED_POPULATION[g] for g in per_game}}
 
     # --------------------------------------------------------------- performance
     def performance(self) -> dict[str, Any]:
@@ -580,7 +599,7 @@ class Replication:
                                             "criterion", "learner", "by_source")}
                          for f in found],
             "fidelity": {"per_game": fidelity["per_game"], "overall": fidelity["overall"],
-                         "scale": fidelity["scale"]},
+                         "scale": fidelity["scale"], "populations": fidelity["populations"]},
         }
         (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json))
         card_md = model_card.to_markdown(card, model=str(self.model),
@@ -712,10 +731,12 @@ class Replication:
                   "Published human figures each game is scored against "
                   "(`subrational_gym.human_data`).", ""]
         rows = [[fig.game, fig.quantity, f"{fig.low:g}" if fig.low == fig.high
-                 else f"{fig.low:g} to {fig.high:g}", fig.persona or "-", fig.source]
+                 else f"{fig.low:g} to {fig.high:g}", fig.persona or "-", fig.population,
+                 "yes" if fig.scored else "context", fig.source]
                 for fig in human_data.HUMAN_FIGURES if fig.game in self.args.games]
         lines += [reporting.markdown_table(["game", "quantity", "human value",
-                                            "compared persona", "source"], rows), ""]
+                                            "compared persona", "population", "in the score",
+                                            "source"], rows), ""]
         lines += ["## Human fidelity", "", summary["fidelity"]["scale"], ""]
         fams = sorted({s for g in summary["fidelity"]["per_game"].values() for s in g})
         rows = [[fam, *(summary["fidelity"]["per_game"][g].get(fam) for g in self.args.games),

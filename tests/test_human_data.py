@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import subrational_gym
@@ -14,10 +15,27 @@ def test_every_figure_has_source_and_extractor():
 
 
 def test_score_scale():
-    fig = human_data.HumanFigure("ultimatum", "q", 0.4, 0.6, "s", "waited_full", tolerance=0.5)
-    assert fig.score(0.5) == 1.0 and fig.score(0.4) == 1.0
-    assert fig.score(0.65) == pytest.approx(0.9)
-    assert fig.score(1.2) == 0.0 and fig.score(None) is None
+    fig = human_data.HumanFigure("ultimatum", "q", 0.4, 0.6, "s", "waited_full")
+    # Chance (0.1) is 0.3 from the range: a policy inside it scores 1, one at chance 0.
+    assert fig.score(0.5, 0.1) == 1.0 and fig.score(0.4, 0.1) == 1.0
+    assert fig.score(0.25, 0.1) == pytest.approx(0.5)
+    assert fig.score(0.1, 0.1) == 0.0 and fig.score(0.0, 0.1) == 0.0
+    assert fig.score(None, 0.1) is None
+    assert fig.score(0.5, 0.5) is None  # chance already matches: the figure cannot tell
+
+
+def _uniform(g):
+    model = g.tabular_model()
+    return np.full((model.n_states, model.n_actions), 1.0 / model.n_actions)
+
+
+@pytest.mark.parametrize("game", ["ultimatum", "marshmallow", "double_or_nothing",
+                                  "procrastination"])
+def test_uniform_random_scores_zero(game):
+    g = subrational_gym.make_env(game)
+    summary = behaviour_summary(g, _uniform(g))
+    everyone = {None: summary, "child-3": summary, "child-4": summary}
+    assert human_data.game_fidelity(human_data.score_figures(game, everyone)) == 0.0
 
 
 def test_fehr_schmidt_closer_to_humans_than_income_maximiser():
@@ -28,6 +46,19 @@ def test_fehr_schmidt_closer_to_humans_than_income_maximiser():
         return human_data.game_fidelity(scores)
 
     assert fidelity(policies.fehr_schmidt_population(g)) > fidelity(policies.income_maximiser(g))
+    assert fidelity(policies.fehr_schmidt_population(g)) == pytest.approx(0.425)
+
+
+def test_one_population_per_game_score():
+    for game, population in human_data.SCORED_POPULATION.items():
+        figures = human_data.figures_for(game)
+        assert any(f.scored for f in figures)
+        assert all(f.population for f in figures)
+        assert all(f.scored == (f.population == population) for f in figures)
+    # The ultimatum score uses the US-student strategy-method curve only.
+    scored = [f.key for f in human_data.figures_for("ultimatum") if f.scored]
+    assert scored == ["acceptance_at_0", "acceptance_at_10pct", "acceptance_at_20pct",
+                      "acceptance_at_50pct"]
 
 
 def test_persona_figures_are_skipped_without_that_persona():

@@ -42,6 +42,7 @@ def test_replication_tiny_budget_writes_stable_results(tmp_path, monkeypatch):
     assert "# Behavioural model card" in (out / "model_card.md").read_text()
     assert set(on_disk["fidelity"]["per_game"]) == set(replicate.GAMES)
     assert 0.0 <= on_disk["fidelity"]["overall"]["llm_expert"] <= 1.0
+    assert on_disk["fidelity"]["overall"]["chance: uniform random"] == 0.0
     perf = json.loads((out / "perf.json").read_text())
     assert perf["second_identical_run_calls"]["value"] == 0
     assert perf["llm_calls_per_state"]["sample_mode_10_samples"]["value"] > \
