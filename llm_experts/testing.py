@@ -77,6 +77,7 @@ class FakeLLMServer:
         delay: Seconds the ``"delay"`` fault sleeps.
         retry_after: ``Retry-After`` value sent with the ``"429"`` fault.
         default_fault: Fault applied once the script is exhausted (None: healthy).
+        port: Port on 127.0.0.1 (0: a free one).
     """
 
     def __init__(
@@ -89,6 +90,7 @@ class FakeLLMServer:
         delay: float = 2.0,
         retry_after: str = "0.2",
         default_fault: str | None = None,
+        port: int = 0,
     ) -> None:
         self.token_probs = dict(token_probs or {"accept": 0.6, "reject": 0.3})
         self.continuations = {k: dict(v) for k, v in (continuations or {}).items()}
@@ -103,7 +105,7 @@ class FakeLLMServer:
         self._counts: Counter[str] = Counter()
         self._text_index = 0
         self.bodies: list[dict[str, Any]] = []
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self.root_url = f"http://127.0.0.1:{self.port}"

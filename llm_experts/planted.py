@@ -1,0 +1,142 @@
+"""A planted-behaviour endpoint: an OpenAI-compatible "model" that is known theory.
+
+The end-to-end positive control of the study. :class:`PlantedLLMServer` (an extension of
+:class:`~llm_experts.testing.FakeLLMServer`) answers the experts' real completion prompts
+with the label probabilities of theory policies whose parameters depend on the persona:
+inequity aversion for the fairness persona and none for the income persona, patience
+rising with the child's age, loss aversion for the cautious persona and loss seeking for
+the risk-seeking one, present bias falling as the GPA rises (sophisticated, so it shows
+in the commitment variant). It recognises the game state only from the prompt text, so a
+run against it also proves that the prompts carry every fact of the state.
+
+Point the replication at it and every finding must come out ``reproduced``, and the
+model card must recover the planted parameters::
+
+    python -m llm_experts.planted --port 8765 &
+    make demo BASE_URL=http://127.0.0.1:8765/v1 MODEL=planted
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from llm_experts.personas import get_persona, preset_names
+from llm_experts.prompts import build_prompt
+from llm_experts.testing import FakeLLMServer
+from subrational_gym import make_env, policies
+from subrational_gym.policies import TabularPolicy
+
+__all__ = ["PLANTED", "VARIANTS", "PlantedLLMServer", "planted_policy", "planted_prompts"]
+
+#: The game variants the replication runs: (game, env kwargs).
+VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("ultimatum", {}),
+    ("marshmallow", {}),
+    ("double_or_nothing", {}),
+    ("procrastination", {}),
+    ("procrastination", {"self_imposed_deadline": True}),
+)
+
+_PT = {"curvature": 0.88, "weighting": 0.65, "temperature": 2.0}
+#: Per (game, persona): the inference family that generates its answers and its parameters.
+PLANTED: Mapping[tuple[str, str], tuple[str, dict[str, float]]] = {
+    ("ultimatum", "fairness"): ("inequity_aversion",
+                                {"alpha": 0.85, "beta": 0.3, "temperature": 0.5}),
+    ("ultimatum", "income"): ("income_maximiser", {"temperature": 0.5}),
+    **{("marshmallow", f"child-{age}"): ("exponential", {"gamma": gamma, "temperature": 0.3})
+       for age, gamma in zip(range(2, 7), (0.90, 0.93, 0.95, 0.97, 0.99), strict=True)},
+    ("double_or_nothing", "cautious"): ("prospect_theory", {**_PT, "loss_aversion": 2.25}),
+    ("double_or_nothing", "risk-seeking"): ("prospect_theory", {**_PT, "loss_aversion": 0.5}),
+    **{("procrastination", f"gpa-{gpa:.1f}"): (
+        "beta_delta_sophisticated", {"beta": beta, "delta": 1.0, "temperature": 0.5})
+       for gpa, beta in ((2.0, 0.5), (3.0, 0.7), (4.0, 0.9))},
+}
+
+
+def planted_policy(game: str, persona: str,
+                   env_kwargs: Mapping[str, Any] | None = None) -> TabularPolicy:
+    """The theory policy planted for ``persona`` in ``game``, via the reference policies."""
+    env = make_env(game, **dict(env_kwargs or {}))
+    family, p = PLANTED[(game, persona)]
+    if family == "inequity_aversion":
+        return policies.inequity_averse_responder(env, alpha=p["alpha"], beta=p["beta"],
+                                                  temperature=p["temperature"])
+    if family == "income_maximiser":
+        return policies.income_maximiser(env, temperature=p["temperature"])
+    if family == "exponential":
+        return policies.exponential_discounter(env, gamma=p["gamma"],
+                                               temperature=p["temperature"])
+    if family == "prospect_theory":
+        return policies.prospect_theory_gambler(
+            env, alpha=p["curvature"], beta=p["curvature"], loss_aversion=p["loss_aversion"],
+            gamma=p["weighting"], delta=p["weighting"], temperature=p["temperature"])
+    return policies.beta_delta(env, beta=p["beta"], delta=p["delta"], sophisticated=True,
+                               temperature=p["temperature"])
+
+
+def planted_prompts(variants: Sequence[tuple[str, Mapping[str, Any]]] = VARIANTS,
+                    ) -> dict[str, dict[str, float]]:
+    """Every completion prompt the experts send, with the planted label probabilities."""
+    table: dict[str, dict[str, float]] = {}
+    for game, kwargs in variants:
+        model = make_env(game, **dict(kwargs)).tabular_model()
+        for name in preset_names(game):
+            persona = get_persona(name, game=game)
+            probs = planted_policy(game, name, kwargs).probs
+            for s in range(model.n_states):
+                if not model.decision_mask[s]:
+                    continue
+                labels = model.action_labels[s]
+                text = build_prompt(persona, game, model.descriptions[s], labels).text
+                # A probability of exactly 0 has no log-probability: floor it far below
+                # anything a fit could see.
+                table[text] = {label: max(float(p), 1e-12)
+                               for label, p in zip(labels, probs[s], strict=True)}
+    return table
+
+
+class PlantedLLMServer(FakeLLMServer):
+    """An OpenAI-compatible server answering the experts' prompts with planted behaviour.
+
+    A prompt it does not know gets no label among its top log-probabilities, so the
+    expert reports that state invalid rather than inventing an answer.
+
+    Args:
+        port: Port on 127.0.0.1 (0: a free one).
+    """
+
+    def __init__(self, *, port: int = 0) -> None:
+        super().__init__(token_probs={"hmm": 0.9}, continuations=planted_prompts(),
+                         port=port)
+
+    def _probs_for(self, prompt: str) -> dict[str, float]:
+        # Exact prompts only: a suffix match could answer a state it does not know.
+        return dict(self.continuations.get(prompt, self.token_probs))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve the planted model until interrupted."""
+    parser = argparse.ArgumentParser(prog="python -m llm_experts.planted",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1")
+    args = parser.parse_args(argv)
+    server = PlantedLLMServer(port=args.port)
+    print(f"planted model serving at {server.base_url} (model name: any); Ctrl-C to stop",
+          flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    server.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
