@@ -640,31 +640,47 @@ class Replication:
         return "the embedded llama.cpp server (127.0.0.1, started by this run)"
 
     def plots(self, folder: Path) -> dict[str, Path]:
-        """One behaviour plot per game: personas (LLM and learned), theory, RL, humans."""
+        """One behaviour plot per game variant: personas (LLM, learned), theory, RL, humans."""
         paths = {}
+        markers = ("s", "^", "v", "D")
         for game in self.args.games:
-            rec = self.records[game]["plain"]
-            curves: dict[str, Mapping[str, Any]] = {}
-            styles: dict[str, dict[str, Any]] = {}
-            for i, (persona, r) in enumerate(rec["personas"].items()):
-                colour = f"C{i}"
-                if "expert" in r:
-                    curves[f"LLM {persona}"] = r["expert"]
-                    styles[f"LLM {persona}"] = {"color": colour, "ls": "-", "marker": "o"}
-                if PAPER_LEARNER in r.get("learners", {}):
-                    label = f"learned (DM) {persona}"
-                    curves[label] = r["learners"][PAPER_LEARNER]["summary"]
-                    styles[label] = {"color": colour, "ls": "--", "marker": "x"}
-            shades = ("dimgrey", "darkgrey", "silver")
-            for i, (name, s) in enumerate(rec["baselines"]["references"].items()):
-                curves[f"theory: {name}"] = s
-                styles[f"theory: {name}"] = {"color": shades[i % 3], "ls": ":", "marker": "s",
-                                             "ms": 2, "lw": 2.0}
-            label = f"RL: value iteration gamma={RL_GAMMA}"
-            curves[label] = rec["baselines"]["value_iteration"][f"{RL_GAMMA:g}"]
-            styles[label] = {"color": "black", "ls": "-.", "marker": None}
-            paths[game] = reporting.plot_behaviour(game, curves, folder / f"{game}.png",
-                                                   styles=styles)
+            for variant, rec in self.records[game].items():
+                curves: dict[str, Mapping[str, Any]] = {}
+                styles: dict[str, dict[str, Any]] = {}
+
+                def commit(summary: Mapping[str, Any]) -> str:
+                    p = summary.get("commit_probability")
+                    return "" if p is None else f" (commits {p:.2f})"
+
+                for i, (persona, r) in enumerate(rec["personas"].items()):
+                    colour = f"C{i}"
+                    if "expert" in r:
+                        label = f"LLM {persona}{commit(r['expert'])}"
+                        curves[label] = r["expert"]
+                        styles[label] = {"color": colour, "ls": "-", "marker": "o"}
+                    if PAPER_LEARNER in r.get("learners", {}):
+                        learned = r["learners"][PAPER_LEARNER]["summary"]
+                        label = f"learned (DM) {persona}{commit(learned)}"
+                        curves[label] = learned
+                        styles[label] = {"color": colour, "ls": "--", "marker": "x"}
+                shades = ("dimgrey", "darkgrey", "silver")
+                # Theory curves that coincide (the income maximiser under the RL line)
+                # are told apart by shade, marker and width.
+                for i, (name, s) in enumerate(rec["baselines"]["references"].items()):
+                    label = f"theory: {name}{commit(s)}"
+                    curves[label] = s
+                    styles[label] = {"color": shades[i % 3], "ls": ":", "ms": 5, "lw": 3.0 - i,
+                                     "marker": markers[i % len(markers)], "zorder": 1}
+                rl = rec["baselines"]["value_iteration"][f"{RL_GAMMA:g}"]
+                label = f"RL: value iteration gamma={RL_GAMMA}{commit(rl)}"
+                curves[label] = rl
+                styles[label] = {"color": "black", "ls": "-.", "marker": None, "lw": 1.0,
+                                 "zorder": 3}
+                name = game if variant == "plain" else f"{game}_{variant}"
+                title = reporting.TITLES[game] + (
+                    "" if variant == "plain" else f" ({variant.replace('_', '-')} variant)")
+                paths[name] = reporting.plot_behaviour(game, curves, folder / f"{name}.png",
+                                                       styles=styles, title=title)
         return paths
 
     def report(self, summary: Mapping[str, Any], perf: Mapping[str, Any] | None,

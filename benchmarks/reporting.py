@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from subrational_gym.human_data import figures_for  # noqa: E402
 
@@ -48,31 +49,38 @@ def _human_overlay(ax: Any, game: str, xs: Sequence[float]) -> None:
     """Draw the human figures that map onto the curve's axes."""
     points = {"acceptance_at_0": 0.0, "acceptance_at_10pct": 0.1, "acceptance_at_20pct": 0.2,
               "acceptance_at_40pct": 0.4, "acceptance_at_50pct": 0.5}
-    labelled = False
+    shown: set[str] = set()
+
+    def once(label: str) -> str | None:
+        # Every kind of human element gets one legend entry.
+        if label in shown:
+            return None
+        shown.add(label)
+        return label
+
     for fig in figures_for(game):
-        label = None if labelled else "human studies"
+        mid, half = (fig.low + fig.high) / 2, (fig.high - fig.low) / 2
         if fig.key in points:
-            ax.errorbar([points[fig.key]], [(fig.low + fig.high) / 2],
-                        yerr=[[(fig.high - fig.low) / 2]], fmt="k*", ms=11, label=label)
+            ax.errorbar([points[fig.key]], [mid], yerr=[[half]], fmt="k*", ms=11, capsize=4,
+                        mfc="black" if fig.scored else "white",
+                        label=once(f"human: {fig.population}" if fig.scored
+                                   else "human: other studies (context, hollow)"))
         elif fig.key == "acceptance_below_30pct":
             ax.fill_between([0.05, 0.25], fig.low, fig.high, color="grey", alpha=0.25,
-                            label=label)
+                            label=once("human: about half reject offers below 30% "
+                                       "(many studies)"))
         elif fig.key == "waited_full" and fig.persona == "child-4":
-            ax.errorbar([xs[-1]], [(fig.low + fig.high) / 2], yerr=[[(fig.high - fig.low) / 2]],
-                        fmt="k*", ms=11, capsize=4, label=label and "human: 4-year-olds")
+            ax.errorbar([xs[-1]], [mid], yerr=[[half]], fmt="k*", ms=11, capsize=4,
+                        label=once("human: 4-year-olds waiting the full time"))
         elif fig.key == "gamble_first_round":
-            ax.errorbar([1], [(fig.low + fig.high) / 2], yerr=[[(fig.high - fig.low) / 2]],
-                        fmt="k*", ms=11, capsize=4, label=label)
+            ax.errorbar([1], [mid], yerr=[[half]], fmt="k*", ms=11, capsize=4,
+                        label=once("human: fair gamble taken (gains)"))
         elif fig.key == "start_late":
             # 80-95% procrastinate: 5-20% have started by the end of the first half.
-            half = len(xs) // 2
             low, high = 1 - fig.high, 1 - fig.low
-            ax.errorbar([xs[half - 1]], [(low + high) / 2], yerr=[[(high - low) / 2]],
+            ax.errorbar([xs[len(xs) // 2 - 1]], [(low + high) / 2], yerr=[[(high - low) / 2]],
                         fmt="k*", ms=11, capsize=4,
-                        label=label and "human: 5-20% start in the first half")
-        else:
-            continue
-        labelled = True
+                        label=once("human: 5-20% start in the first half"))
 
 
 def plot_behaviour(
@@ -81,6 +89,7 @@ def plot_behaviour(
     path: Path,
     *,
     styles: Mapping[str, Mapping[str, Any]] | None = None,
+    title: str | None = None,
 ) -> Path:
     """Plot each policy's behaviour curve in ``game`` with the human figures overlaid.
 
@@ -89,6 +98,7 @@ def plot_behaviour(
         curves: Behaviour summary per legend label.
         path: PNG to write.
         styles: Optional matplotlib line keyword arguments per label.
+        title: Plot title (default: the game's).
     """
     fig, ax = plt.subplots(figsize=(8, 4.8))
     xs: Sequence[float] = []
@@ -99,7 +109,9 @@ def plot_behaviour(
         ax.plot(xs, ys, label=label, **style)
     if xs:
         _human_overlay(ax, game, xs)
-    ax.set_title(TITLES[game])
+    ax.set_title(title or TITLES[game])
+    if game != "ultimatum":  # minutes, rounds and days are whole numbers
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(_AXES[game][0])
     ax.set_ylabel(_AXES[game][1])
     ax.set_ylim(-0.03, 1.03)
