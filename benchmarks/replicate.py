@@ -762,13 +762,42 @@ class Replication:
         for game, path in plots.items():
             lines += [f"![{game}](plots/{path.name})", ""]
         if perf:
-            lines += ["## Performance", "", "```json",
-                      json.dumps(_rounded(perf), indent=1, default=_json), "```", ""]
+            lines += ["## Performance", "", reporting.markdown_table(
+                ["measure", "value"], self._perf_rows(perf)), ""]
         lines += ["The embedded 270M model exercises the pipeline; it is far too small to "
                   "be a credible human simulator, so 'not reproduced' is the expected honest "
                   "answer with it. Run against a stronger model with `--base-url` and "
                   "`--model`.", ""]
         return "\n".join(lines)
+
+    @staticmethod
+    def _perf_rows(perf: Mapping[str, Any]) -> list[list[str]]:
+        """The performance record as (measure, value) rows for reading."""
+        calls = perf["llm_calls_per_state"]
+        rows = [
+            ["model calls per decision state, score mode (ultimatum, fairness)",
+             f"{calls['score_mode']['value']:.2f}"],
+            ["model calls per decision state, sample mode with 10 samples",
+             f"{calls['sample_mode_10_samples']['value']:.2f}"],
+            ["tabulating all four games for one persona, cold cache",
+             f"{perf['tabulate_all_games_one_persona']['value']:.1f} s "
+             f"({perf['tabulate_all_games_one_persona']['model_calls']} model calls)"],
+            ["model calls of a second identical run",
+             str(perf["second_identical_run_calls"]["value"])],
+        ]
+        for env, v in perf["env_steps_per_second"].items():
+            rows.append([f"env steps per second: {env}",
+                         f"{v['value']:,.0f} ({v['ratio_to_frozenlake']:.2f}x FrozenLake-v1)"])
+        for alg, t in perf["learner_train_seconds"]["value"].items():
+            rows.append([f"training seconds: {alg}",
+                         f"mean {t['mean_seconds']:.1f}, max {t['max_seconds']:.1f} "
+                         f"({t['runs']} runs)"])
+        for key, label in (("replication_wall_seconds", "replication wall time"),
+                           ("make_demo_wall_seconds", "make demo wall time, installation "
+                                                      "included")):
+            if key in perf:
+                rows.append([label, f"{perf[key]['value']:.0f} s"])
+        return rows
 
     def print_summary(self, summary: Mapping[str, Any], perf: Mapping[str, Any] | None) -> None:
         """The summary table on the terminal."""
