@@ -718,6 +718,19 @@ class Replication:
                 lines.append(f"- **{source}: {v['reproduced']}.** "
                              + " ".join(r[:1].upper() + r[1:].rstrip(".") + "."
                                         for r in v["numbers"]["reasons"]))
+            expert = f["by_source"].get("llm_expert")
+            for source, v in f["by_source"].items():
+                if source == "llm_expert" or expert is None or "interval" not in v["numbers"] \
+                        or "interval" not in expert["numbers"] \
+                        or v["reproduced"] == expert["reproduced"]:
+                    continue
+                (a, b), (c, d) = v["numbers"]["interval"], expert["numbers"]["interval"]
+                overlap = a <= d and c <= b
+                lines.append(
+                    f"- *{source} contradicts the expert's own verdict*: its interval "
+                    f"[{a:.3g}, {b:.3g}] and the expert's [{c:.3g}, {d:.3g}] "
+                    + ("overlap, so the difference is within noise."
+                       if overlap else "do not overlap: the learner distorts the expert."))
             lines += ["", f"*Criterion:* {f['criterion']}", ""]
         lines += ["Controls: a uniform random policy, a persona-blind policy and an "
                   "exponential agent with choice noise must fail every hypothesis, theory "
