@@ -100,7 +100,7 @@ def plot_behaviour(
         styles: Optional matplotlib line keyword arguments per label.
         title: Plot title (default: the game's).
     """
-    fig, ax = plt.subplots(figsize=(8, 4.8))
+    fig, ax = plt.subplots(figsize=(9.5, 4.8))
     xs: Sequence[float] = []
     for label, summary in curves.items():
         xs, ys = _curve(game, summary)
@@ -109,7 +109,7 @@ def plot_behaviour(
         ax.plot(xs, ys, label=label, **style)
     if xs:
         _human_overlay(ax, game, xs)
-    ax.set_title(title or TITLES[game])
+    ax.set_title(title or TITLES[game], fontsize=10)
     if game != "ultimatum":  # minutes, rounds and days are whole numbers
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(_AXES[game][0])
