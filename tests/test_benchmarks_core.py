@@ -41,5 +41,5 @@ def test_model_recovery_smoke(tmp_path):
     assert result["human_aggregates"]["within_0_05"]
     assert result["human_aggregates"]["income_maximiser_rejected"]
     assert saved["confound"]["n"] == 2 * 2
-    assert set(saved["speed"]) == {"ultimatum", "marshmallow", "procrastination",
+    assert set(saved["speed"]) == {"ultimatum", "marshmallow",
                                    "procrastination (commitment)", "double_or_nothing"}
