@@ -32,6 +32,7 @@ from subrational_gym import make_env, policies
 from subrational_gym.errors import ParameterError
 from subrational_gym.inference import ActionCounts, FitResult, fit, lr_test
 from subrational_gym.policies import TabularPolicy
+from subrational_gym.registration import ENV_IDS
 
 REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
@@ -75,12 +76,6 @@ CRITERIA = {
         "otherwise."),
 }
 
-ENV_IDS = {
-    "ultimatum": "Subrational/Ultimatum-v0",
-    "marshmallow": "Subrational/Marshmallow-v0",
-    "double_or_nothing": "Subrational/DoubleOrNothing-v0",
-    "procrastination": "Subrational/Procrastination-v0",
-}
 COMMIT = {"self_imposed_deadline": True}
 
 
