@@ -24,7 +24,6 @@ import argparse
 import dataclasses
 import datetime as dt
 import importlib.metadata
-import json
 import os
 import platform
 import sys
@@ -37,27 +36,22 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-import subrational_gym
 from benchmarks import env_speed, reporting
 from llm_experts import LLMExpert
-from llm_experts.personas import PRESETS, preset_names
 from llm_experts.prompts import PROMPT_VERSIONS
-from subrational_gym import human_data, hypotheses, model_card, policies
+from subrational_gym import human_data, model_card
 from subrational_gym.aggregate import aggregate
 from subrational_gym.evaluation import behaviour_summary, total_variation
 from subrational_gym.inference import ActionCounts
 from subrational_gym.learners import generate_demonstrations, seed_everything, train
 from subrational_gym.policies import TabularPolicy
-from subrational_gym.registration import ENV_IDS
+from subrational_gym.studies import STUDIES, Study, Variant
 
-GAMES = ("ultimatum", "marshmallow", "double_or_nothing", "procrastination")
+GAMES = tuple(STUDIES)
 IMITATION = ("bc", "distribution_matching", "gail", "airl")
 #: The learner of Coletta et al. 2024; its results decide each finding's verdict.
 PAPER_LEARNER = "distribution_matching"
 GAMMAS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
-#: Persona used for human figures that name no persona (the general population).
-DEFAULT_PERSONA = {"ultimatum": "fairness", "marshmallow": "child-4",
-                   "double_or_nothing": "cautious", "procrastination": "gpa-3.0"}
 #: Gamma of the headline RL baselines (PPO, DQN) in tables and plots.
 RL_GAMMA = 0.99
 
@@ -193,71 +187,14 @@ def _mean_policy(pols: Sequence[TabularPolicy], name: str) -> TabularPolicy:
     return TabularPolicy(pols[0].model, probs, name=name)
 
 
-def key_metric(game: str, summary: Mapping[str, Any]) -> float | None:
-    """The one number per game that the tables aggregate over seeds."""
-    if game == "ultimatum":
-        shares = np.asarray(summary["offer_share"])
-        acc = np.asarray(summary["acceptance"])
-        return float(acc[(shares > 0) & (shares < 0.3)].mean())
-    if game == "marshmallow":
-        return float(summary["waited_full"])
-    if game == "double_or_nothing":
-        return float(summary["expected_rounds_gambled"])
-    if summary.get("commit_probability") is not None:
-        return float(summary["commit_probability"])
-    return summary["expected_start_day"]
-
-
-KEY_METRIC_NAME = {
-    "ultimatum": "P(accept) of offers below 30%",
-    "marshmallow": "P(wait the full time)",
-    "double_or_nothing": "expected rounds gambled",
-    "procrastination": "mean start day (variant: P(commit))",
-}
-
-
-@dataclasses.dataclass
-class Setting:
-    """One game variant: its env kwargs and label."""
-
-    game: str
-    variant: str
-    env_kwargs: dict[str, Any]
-
-    @property
-    def env_id(self) -> str:
-        """Registered id of the game."""
-        return ENV_IDS[self.game]
-
-
-def settings_for(game: str) -> list[Setting]:
-    """The variants of ``game`` the replication runs."""
-    if game == "procrastination":
-        return [Setting(game, "plain", {}),
-                Setting(game, "self_imposed_deadline", {"self_imposed_deadline": True})]
-    return [Setting(game, "plain", {})]
-
-
-def reference_policies(game: subrational_gym.SubrationalEnv) -> list[TabularPolicy]:
-    """The closed-form behavioural models shown beside the LLM and the learners."""
-    name = game.game
-    if name == "ultimatum":
-        return [policies.income_maximiser(game), policies.inequity_averse_responder(game),
-                policies.fehr_schmidt_population(game)]
-    if name == "marshmallow":
-        return [policies.beta_delta(game, beta=b, temperature=0.3) for b in (0.5, 0.7, 0.9)]
-    if name == "double_or_nothing":
-        return [policies.income_maximiser(game), policies.prospect_theory_gambler(game)]
-    return [policies.beta_delta(game), policies.beta_delta(game, sophisticated=True)]
-
-
 # ------------------------------------------------------------------------- the run
 class Replication:
-    """One replication run; :meth:`run` does everything and writes the results."""
+    """One replication run; :meth:`run` loops over the studies and writes the results."""
 
     def __init__(self, args: Args) -> None:
         self.args = args
         self.budget = BUDGETS[args.budget]
+        self.studies: list[Study] = [STUDIES[g] for g in args.games]
         self.started = time.time()
         self.records: dict[str, Any] = {}
         self.endpoint: str | None = None
@@ -265,26 +202,31 @@ class Replication:
         self.train_times: dict[str, list[float]] = {}
         #: Choices per (game, variant, persona, source) for the structural fits: the LLM
         #: expert's demonstrations of the first seed, and each learner's expected choices
-        #: over the same number of episodes.
+        #: (its seed-mean policy) over the same number of episodes.
         self.counts: dict[tuple[str, str, str, str], ActionCounts] = {}
+        #: Behaviour of each learner's policy per seed, for fidelity intervals over seeds:
+        #: (game, variant, persona, learner) -> {seed: behaviour summary}.
+        self.seed_summaries: dict[tuple[str, str, str, str], dict[int, Any]] = {}
 
-    def expert(self, setting: Setting, persona: str, **kwargs: Any) -> LLMExpert:
-        """The LLM expert of ``persona`` in ``setting``, with this run's endpoint and cache."""
+    def expert(self, study: Study, variant: Variant, persona: str, **kwargs: Any) -> LLMExpert:
+        """The LLM expert of ``persona`` in ``variant``, with this run's endpoint and cache."""
         kwargs.setdefault("mode", self.args.mode)
         kwargs.setdefault("cache_path", self.args.cache)
-        return LLMExpert(setting.env_id, persona, env_kwargs=setting.env_kwargs,
+        return LLMExpert(study.env_id, persona, env_kwargs=dict(variant.env_kwargs),
                          model=self.args.model, base_url=self.args.base_url,
                          progress=self.args.progress, **kwargs)
 
-    def run_persona(self, setting: Setting, persona: str) -> dict[str, Any]:
+    def run_persona(self, study: Study, variant: Variant, persona: str) -> dict[str, Any]:
         """Tabulate one persona's expert, learn from it over seeds, evaluate."""
-        game = subrational_gym.make_env(setting.env_id, **setting.env_kwargs)
+        env_kwargs = dict(variant.env_kwargs)
+        game = study.make_env(variant.name)
         model = game.tabular_model()
-        expert = self.expert(setting, persona)
+        expert = self.expert(study, variant, persona)
         self.endpoint, self.model = expert.client.base_url, expert.client.model
         report = expert.tabulate()
         rec: dict[str, Any] = {
             "persona": persona,
+            "attributes": dict(study.persona(persona).attributes),
             "tabulation": {"seconds": report.seconds, "model_calls": report.usage.model_calls,
                            "cache_hits": report.usage.cache_hits,
                            "decision_states": report.n_decision_states,
@@ -303,26 +245,27 @@ class Replication:
         bar = tqdm(jobs, desc=f"    training on {persona}", leave=False,
                    disable=not self.args.progress)
         demos_by_seed: dict[int, Any] = {}
+        key = (study.game, variant.name, persona)
         for seed, alg in bar:
             bar.set_postfix_str(f"{alg} seed {seed}")
             if seed not in demos_by_seed:
                 demos_by_seed = {seed: generate_demonstrations(
-                    expert, setting.env_id, self.budget.n_episodes, seed=seed,
-                    env_kwargs=setting.env_kwargs)}
+                    expert, study.env_id, self.budget.n_episodes, seed=seed,
+                    env_kwargs=env_kwargs)}
                 if seed == self.budget.seeds[0]:
-                    self.counts[(setting.game, setting.variant, persona, "llm_expert")] = \
-                        ActionCounts.from_trajectories(setting.env_id, demos_by_seed[seed],
-                                                       env_kwargs=setting.env_kwargs)
+                    self.counts[(*key, "llm_expert")] = ActionCounts.from_trajectories(
+                        study.env_id, demos_by_seed[seed], env_kwargs=env_kwargs)
             demos = demos_by_seed[seed]
-            result = train(alg, demos, setting.env_id, env_kwargs=setting.env_kwargs,
-                           seed=seed, budget=self.budget.steps[alg])
+            result = train(alg, demos, study.env_id, env_kwargs=env_kwargs, seed=seed,
+                           budget=self.budget.steps[alg])
             dist = total_variation(model, expert, result.policy)
             summary = behaviour_summary(game, result.policy)
+            self.seed_summaries.setdefault((*key, alg), {})[seed] = summary
             self.train_times.setdefault(alg, []).append(result.record.train_seconds)
             rec["learners"].setdefault(alg, {"runs": []})["runs"].append({
                 "seed": seed, "tv_mean": dist.mean, "tv_max": dist.max,
                 "train_seconds": result.record.train_seconds,
-                "key_metric": key_metric(setting.game, summary),
+                "key_metric": study.key_metric(summary),
                 "budget": result.record.budget,
             })
             learned[alg].append(result.policy)
@@ -331,8 +274,8 @@ class Replication:
                 continue
             runs = rec["learners"][alg]["runs"]
             mean_policy = _mean_policy(pols, f"{alg}:{persona}")
-            self.counts[(setting.game, setting.variant, persona, alg)] = \
-                ActionCounts.from_policy(mean_policy, self.budget.n_episodes)
+            self.counts[(*key, alg)] = ActionCounts.from_policy(mean_policy,
+                                                                self.budget.n_episodes)
             rec["learners"][alg].update({
                 "tv_mean": aggregate([r["tv_mean"] for r in runs]).to_dict(),
                 "key_metric": aggregate([r["key_metric"] for r in runs
@@ -345,40 +288,41 @@ class Replication:
              + ", ".join(f"{a} {v:.3f}" for a, v in tv.items()))
         return rec
 
-    def run_baselines(self, setting: Setting) -> dict[str, Any]:
+    def run_baselines(self, study: Study, variant: Variant) -> dict[str, Any]:
         """Exponential-discount baselines: exact over a gamma sweep, PPO and DQN at RL_GAMMA."""
-        game = subrational_gym.make_env(setting.env_id, **setting.env_kwargs)
+        game = study.make_env(variant.name)
+        env_kwargs = dict(variant.env_kwargs)
         out: dict[str, Any] = {"value_iteration": {}}
         for gamma in GAMMAS:
-            pol = train("value_iteration", None, setting.env_id, env_kwargs=setting.env_kwargs,
+            pol = train("value_iteration", None, study.env_id, env_kwargs=env_kwargs,
                         gamma=gamma).policy
             out["value_iteration"][f"{gamma:g}"] = behaviour_summary(game, pol)
         for alg in ("ppo", "dqn"):
             seed = self.budget.seeds[0]
-            result = train(alg, None, setting.env_id, env_kwargs=setting.env_kwargs, seed=seed,
+            result = train(alg, None, study.env_id, env_kwargs=env_kwargs, seed=seed,
                            budget=self.budget.steps[alg], gamma=RL_GAMMA)
             self.train_times.setdefault(alg, []).append(result.record.train_seconds)
             out[alg] = {"gamma": RL_GAMMA, "seed": seed, "budget": result.record.budget,
                         "train_seconds": result.record.train_seconds,
                         "summary": behaviour_summary(game, result.policy)}
         out["references"] = {p.name: behaviour_summary(game, p)
-                             for p in reference_policies(game)}
+                             for p in study.reference_policies(game)}
         return out
 
     def run(self) -> dict[str, Any]:
-        """Run every game, then findings, fidelity, performance and the reports."""
+        """Run every study, then findings, the model card, fidelity, performance, reports."""
         seed_everything(0)
-        for name in self.args.games:
-            self.records[name] = {}
-            for setting in settings_for(name):
-                _log(f"[{name} / {setting.variant}] personas: "
-                     + ", ".join(preset_names(name)))
-                personas = {p: self.run_persona(setting, p) for p in preset_names(name)}
-                baselines = self.run_baselines(setting)
-                self.records[name][setting.variant] = {
-                    "env_id": setting.env_id, "env_kwargs": setting.env_kwargs,
-                    "personas": personas, "baselines": baselines}
-        found = [self.finding(name) for name in self.args.games]
+        for study in self.studies:
+            self.records[study.game] = {}
+            for variant in study.variants:
+                _log(f"[{study.game} / {variant.name}] personas: "
+                     + ", ".join(study.persona_names))
+                personas = {p: self.run_persona(study, variant, p)
+                            for p in study.persona_names}
+                self.records[study.game][variant.name] = {
+                    "env_id": study.env_id, "env_kwargs": dict(variant.env_kwargs),
+                    "personas": personas, "baselines": self.run_baselines(study, variant)}
+        found = [self.finding(study) for study in self.studies]
         _log("[model card] best-fitting family of each persona of the model")
         card = self.card()
         fidelity = self.fidelity()
@@ -386,58 +330,28 @@ class Replication:
         return self.write(found, fidelity, perf, card)
 
     # ------------------------------------------------------------------ findings
-    def _learned(self, game: str, variant: str, alg: str) -> dict[str, Mapping[str, Any]]:
-        personas = self.records[game][variant]["personas"]
-        return {p: r["learners"][alg]["summary"] for p, r in personas.items()
-                if "learners" in r and alg in r["learners"]}
-
-    def _experts(self, game: str, variant: str) -> dict[str, Mapping[str, Any]]:
-        personas = self.records[game][variant]["personas"]
-        return {p: r["expert"] for p, r in personas.items() if "expert" in r}
-
     def _summaries(self, game: str, variant: str, source: str) -> dict[str, Mapping[str, Any]]:
+        """Behaviour of ``source`` (``llm_expert`` or a learner) per persona."""
+        personas = self.records[game][variant]["personas"]
         if source == "llm_expert":
-            return self._experts(game, variant)
-        return self._learned(game, variant, source)
+            return {p: r["expert"] for p, r in personas.items() if "expert" in r}
+        return {p: r["learners"][source]["summary"] for p, r in personas.items()
+                if source in r.get("learners", {})}
 
     def _by_persona(self, game: str, variant: str, source: str) -> dict[str, ActionCounts]:
         return {persona: c for (g, v, persona, s), c in self.counts.items()
                 if (g, v, s) == (game, variant, source)}
 
-    def _hypothesis(self, game: str, source: str) -> hypotheses.Verdict:
-        """Judge ``game``'s hypothesis on ``source``'s choices, personas read as data."""
-
-        def role(data: Mapping[str, ActionCounts], key: str, value: Any) -> ActionCounts:
-            found = [c for p, c in data.items() if PRESETS[p].attributes.get(key) == value]
-            if not found:
-                raise KeyError(f"no persona with {key}={value!r} has choices")
-            return found[0]
-
-        def by(data: Mapping[str, ActionCounts], key: str) -> dict[float, ActionCounts]:
-            return {PRESETS[p].attributes[key]: c for p, c in data.items()}
-
-        if game == "procrastination":
-            data = self._by_persona(game, "self_imposed_deadline", source)
-            return hypotheses.procrastination(by(data, "gpa"))
-        data = self._by_persona(game, "plain", source)
-        if game == "marshmallow":
-            return hypotheses.marshmallow(by(data, "age"))
-        if game == "ultimatum":
-            return hypotheses.ultimatum(role(data, "motive", "fairness"),
-                                        role(data, "motive", "income"))
-        return hypotheses.double_or_nothing(role(data, "risk", "averse"),
-                                            role(data, "risk", "seeking"))
-
-    def finding(self, game: str) -> dict[str, Any]:
-        """The game's hypothesis judged on the paper's learner, the LLM and other sources."""
+    def finding(self, study: Study) -> dict[str, Any]:
+        """The study's hypothesis judged on the paper's learner, the LLM and other sources."""
         verdicts: dict[str, dict[str, Any]] = {}
         for source in self.budget.hypothesis_sources:
             started = time.perf_counter()
             try:
-                v = self._hypothesis(game, source)
+                v = study.judge(self._by_persona(study.game, study.hypothesis_variant, source))
             except KeyError as err:
                 verdicts[source] = {"reproduced": "not checked", "finding": "",
-                                    "criterion": hypotheses.CRITERIA[game],
+                                    "criterion": study.criterion,
                                     "numbers": {"reasons": [f"not checked: {err}"]}}
                 continue
             verdicts[source] = {
@@ -447,12 +361,12 @@ class Replication:
                             "reasons": v.reasons, "seconds": time.perf_counter() - started,
                             **v.numbers}}
         main = verdicts[PAPER_LEARNER]
-        record = {"game": game, "finding": main["finding"], "reproduced": main["reproduced"],
-                  "numbers": main["numbers"], "criterion": main["criterion"],
-                  "learner": PAPER_LEARNER, "by_source": {
+        record = {"game": study.game, "finding": main["finding"] or study.criterion,
+                  "reproduced": main["reproduced"], "numbers": main["numbers"],
+                  "criterion": main["criterion"], "learner": PAPER_LEARNER, "by_source": {
                       k: {"reproduced": v["reproduced"], "numbers": v["numbers"]}
                       for k, v in verdicts.items()}}
-        _log(f"[finding] {game}: {main['reproduced']} ({PAPER_LEARNER}); "
+        _log(f"[finding] {study.game}: {main['reproduced']} ({PAPER_LEARNER}); "
              + ", ".join(f"{k}: {v['reproduced']}" for k, v in verdicts.items()))
         return record
 
@@ -467,7 +381,7 @@ class Replication:
             expert_summary = self.records[game][variant]["personas"][persona].get("expert")
             if variant == "plain" and expert_summary is not None:
                 named = {persona: expert_summary}
-                if persona == DEFAULT_PERSONA[game]:
+                if persona == STUDIES[game].default_persona:
                     named[None] = expert_summary
                 for s in human_data.score_figures(game, named, self._chance(game)):
                     if s.figure.persona == persona or s.figure.persona is None:
@@ -484,14 +398,28 @@ class Replication:
         """The uniform random policy's behaviour in ``game`` (the fidelity scale's zero)."""
         return human_data.chance_summary(game)
 
+    def _per_seed(self, study: Study, source: str) -> dict[int, dict[str | None, Any]]:
+        """Each seed's behaviour of learner ``source`` per persona (plain variant).
+
+        Only the seeds every persona trained on count.
+        """
+        runs = {p: self.seed_summaries.get((study.game, "plain", p, source), {})
+                for p in study.persona_names}
+        seeds = set.intersection(*(set(r) for r in runs.values()))
+        return {seed: {**{p: r[seed] for p, r in runs.items()},
+                       None: runs[study.default_persona][seed]} for seed in sorted(seeds)}
+
     def fidelity(self) -> dict[str, Any]:
         """Human-fidelity score per game and overall for every policy family.
 
         Every family is scored on the same figures: a policy that stands for everyone
-        (theory, RL, chance) is given under every persona of the game.
+        (theory, RL, chance) is given under every persona of the game. Learners are also
+        scored seed by seed, for intervals over seeds.
         """
         per_game: dict[str, dict[str, Any]] = {}
-        for game in self.args.games:
+        by_seed: dict[str, dict[int, dict[str, float]]] = {}
+        for study in self.studies:
+            game = study.game
             rec = self.records[game]["plain"]
             personas = list(rec["personas"])
             chance = self._chance(game)
@@ -501,13 +429,10 @@ class Replication:
                 return {None: summary, **{p: summary for p in personas}}
 
             sources: dict[str, dict[str | None, Mapping[str, Any]]] = {}
-            experts = self._experts(game, "plain")
-            if experts:
-                sources["llm_expert"] = {**experts, None: experts.get(DEFAULT_PERSONA[game])}
-            for alg in IMITATION:
-                learned = self._learned(game, "plain", alg)
-                if learned:
-                    sources[alg] = {**learned, None: learned.get(DEFAULT_PERSONA[game])}
+            for source in ("llm_expert", *IMITATION):
+                found = self._summaries(game, "plain", source)
+                if found:
+                    sources[source] = {**found, None: found.get(study.default_persona)}
             base = rec["baselines"]
             sources[f"value_iteration(gamma={RL_GAMMA})"] = everyone(
                 base["value_iteration"][f"{RL_GAMMA:g}"])
@@ -527,14 +452,32 @@ class Replication:
                                  "score": s.score, "scored": s.figure.scored,
                                  "population": s.figure.population,
                                  "source": s.figure.source} for s in scores]}
+            for source in IMITATION:
+                for seed, summaries in self._per_seed(study, source).items():
+                    score = human_data.game_fidelity(
+                        human_data.score_figures(game, summaries, chance))
+                    if score is not None:
+                        by_seed.setdefault(source, {}).setdefault(seed, {})[game] = score
         families = sorted({s for g in per_game.values() for s in g
                            if not s.startswith("theory:")})
         overall = {f: human_data.overall_fidelity(
             {g: per_game[g][f]["score"] for g in per_game if f in per_game[g]})
             for f in families}
+        # Families with one run (the LLM's tabulation, closed-form and RL policies) count
+        # as one seed; learners are scored seed by seed.
+        scored = {f: [g for g in per_game if per_game[g].get(f, {}).get("score") is not None]
+                  for f in families}
+        by_seed.update({f: {0: {g: per_game[g][f]["score"] for g in scored[f]}}
+                        for f in families if f not in by_seed})
+        overall_over_seeds = {
+            f: stats for f in families
+            if (stats := human_data.overall_over_seeds(by_seed[f], scored[f]))}
         return {"per_game": {g: {s: v["score"] for s, v in d.items()}
                              for g, d in per_game.items()},
-                "overall": overall, "details": per_game, "scale": human_data.SCALE,
+                "overall": overall, "overall_over_seeds": overall_over_seeds,
+                "per_game_by_seed": {f: {str(s): g for s, g in d.items()}
+                                     for f, d in by_seed.items() if f in IMITATION},
+                "details": per_game, "scale": human_data.SCALE,
                 "populations": {g: human_data.SCORED_POPULATION[g] for g in per_game}}
 
     # --------------------------------------------------------------- performance
@@ -542,26 +485,28 @@ class Replication:
         """Env speed, LLM calls per state, cold tabulation time, second-run calls."""
         _log("[perf] env speed against FrozenLake-v1, LLM calls and tabulation time")
         speed = env_speed.measure(self.budget.perf_env_steps)
+        ult = STUDIES["ultimatum"]
+        plain = ult.variant("plain")
         with tempfile.TemporaryDirectory() as tmp:
             fresh = Path(tmp) / "perf.sqlite"
-            ult = Setting("ultimatum", "plain", {})
-            score = self.expert(ult, "fairness", cache_path=fresh, mode="score")
+            score = self.expert(ult, plain, "fairness", cache_path=fresh, mode="score")
             score.tabulate()
-            sample = self.expert(ult, "fairness", cache_path=Path(tmp) / "sample.sqlite",
+            sample = self.expert(ult, plain, "fairness", cache_path=Path(tmp) / "sample.sqlite",
                                  mode="sample", n_samples=10)
             sample_report = sample.tabulate()
             n_states = int(score.model.decision_mask.sum())
-            one = {g: DEFAULT_PERSONA[g] for g in GAMES}
+            one = {g: s.default_persona for g, s in STUDIES.items()}
             cold = Path(tmp) / "cold.sqlite"
+
+            def tabulate_all() -> int:
+                return sum(self.expert(STUDIES[g], STUDIES[g].variant("plain"), persona,
+                                       cache_path=cold).tabulate().usage.model_calls
+                           for g, persona in one.items())
+
             start = time.perf_counter()
-            first_calls = 0
-            for g, persona in one.items():
-                first_calls += self.expert(Setting(g, "plain", {}), persona,
-                                           cache_path=cold).tabulate().usage.model_calls
+            first_calls = tabulate_all()
             cold_seconds = time.perf_counter() - start
-            second_calls = sum(
-                self.expert(Setting(g, "plain", {}), persona, cache_path=cold)
-                .tabulate().usage.model_calls for g, persona in one.items())
+            second_calls = tabulate_all()
         learners = {alg: {"mean_seconds": float(np.mean(t)), "max_seconds": float(np.max(t)),
                           "runs": len(t)} for alg, t in self.train_times.items()}
         return {
@@ -592,22 +537,22 @@ class Replication:
         out.mkdir(parents=True, exist_ok=True)
         wall = time.time() - self.started
         finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        endpoint = self._endpoint_name()
         summary = {
             "model": self.model, "endpoint": self.endpoint, "finished_at": finished,
             "wall_seconds": wall, "budget": self.args.budget, "mode": self.args.mode,
             "findings": [{k: f[k] for k in ("game", "finding", "reproduced", "numbers",
                                             "criterion", "learner", "by_source")}
                          for f in found],
-            "fidelity": {"per_game": fidelity["per_game"], "overall": fidelity["overall"],
-                         "scale": fidelity["scale"], "populations": fidelity["populations"]},
+            "fidelity": {k: fidelity[k] for k in ("per_game", "overall", "overall_over_seeds",
+                                                  "scale", "populations")},
         }
-        (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json))
-        card_md = model_card.to_markdown(card, model=str(self.model),
-                                         endpoint=self._endpoint_name())
+        reporting.write_json(out / "summary.json", summary)
+        card_md = model_card.to_markdown(card, model=str(self.model), endpoint=endpoint)
         (out / "model_card.md").write_text(card_md)
-        (out / "model_card.json").write_text(json.dumps(
-            {"model": self.model, "endpoint": self._endpoint_name(), "finished_at": finished,
-             "personas": [e.to_dict() for e in card]}, indent=2, default=_json))
+        reporting.write_json(out / "model_card.json", {
+            "model": self.model, "endpoint": endpoint, "finished_at": finished,
+            "personas": [e.to_dict() for e in card]})
         if perf is not None:
             demo_start = os.environ.get("SUBRATIONAL_DEMO_STARTED")
             perf["replication_wall_seconds"] = {"value": wall, "unit": "s"}
@@ -615,19 +560,23 @@ class Replication:
                 perf["make_demo_wall_seconds"] = {
                     "value": time.time() - float(demo_start), "unit": "s",
                     "note": "from the start of make demo, installation included"}
-            (out / "perf.json").write_text(json.dumps(perf, indent=2, default=_json))
+            reporting.write_json(out / "perf.json", perf)
         run = {"summary": summary, "perf": perf, "fidelity_details": fidelity["details"],
+               "fidelity_by_seed": fidelity["per_game_by_seed"],
                "games": self.records, "budget": dataclasses.asdict(self.budget),
                "args": {k: str(v) for k, v in dataclasses.asdict(self.args).items()},
                "prompt_versions": PROMPT_VERSIONS, "versions": _versions(),
                "command": " ".join(sys.argv)}
-        runs = out / "runs"
-        runs.mkdir(exist_ok=True)
         stamp = finished.replace(":", "").replace("+0000", "Z")
-        (runs / f"replication_{stamp}.json").write_text(json.dumps(run, indent=2, default=_json))
-        plots = self.plots(out / "plots")
-        (out / "report.md").write_text(self.report(summary, perf, plots))
-        self.print_summary(summary, perf)
+        reporting.write_json(out / "runs" / f"replication_{stamp}.json", run)
+        plots = reporting.replication_plots(self.records, out / "plots",
+                                            paper_learner=PAPER_LEARNER, rl_gamma=RL_GAMMA)
+        (out / "report.md").write_text(reporting.replication_report(
+            summary, self.records, perf, plots, endpoint=endpoint,
+            sources=self.budget.hypothesis_sources, paper_learner=PAPER_LEARNER))
+        _log(reporting.terminal_summary(summary, perf, endpoint=endpoint,
+                                        paper_learner=PAPER_LEARNER,
+                                        report=out / "report.md"))
         _log("")
         _log(card_md)
         _log(f"Model card: {out / 'model_card.md'}")
@@ -638,227 +587,6 @@ class Replication:
         if self.args.base_url or os.environ.get("OPENAI_BASE_URL"):
             return str(self.endpoint)
         return "the embedded llama.cpp server (127.0.0.1, started by this run)"
-
-    def plots(self, folder: Path) -> dict[str, Path]:
-        """One behaviour plot per game variant: personas (LLM, learned), theory, RL, humans."""
-        paths = {}
-        markers = ("s", "^", "v", "D")
-        for game in self.args.games:
-            for variant, rec in self.records[game].items():
-                curves: dict[str, Mapping[str, Any]] = {}
-                styles: dict[str, dict[str, Any]] = {}
-
-                def commit(summary: Mapping[str, Any]) -> str:
-                    p = summary.get("commit_probability")
-                    return "" if p is None else f" (commits {p:.2f})"
-
-                for i, (persona, r) in enumerate(rec["personas"].items()):
-                    colour = f"C{i}"
-                    if "expert" in r:
-                        label = f"LLM {persona}{commit(r['expert'])}"
-                        curves[label] = r["expert"]
-                        styles[label] = {"color": colour, "ls": "-", "marker": "o"}
-                    if PAPER_LEARNER in r.get("learners", {}):
-                        learned = r["learners"][PAPER_LEARNER]["summary"]
-                        label = f"learned (DM) {persona}{commit(learned)}"
-                        curves[label] = learned
-                        styles[label] = {"color": colour, "ls": "--", "marker": "x"}
-                shades = ("dimgrey", "darkgrey", "silver")
-                # Theory curves that coincide (the income maximiser under the RL line)
-                # are told apart by shade, marker and width.
-                for i, (name, s) in enumerate(rec["baselines"]["references"].items()):
-                    label = f"theory: {name}{commit(s)}"
-                    curves[label] = s
-                    styles[label] = {"color": shades[i % 3], "ls": ":", "ms": 5, "lw": 3.0 - i,
-                                     "marker": markers[i % len(markers)], "zorder": 1}
-                rl = rec["baselines"]["value_iteration"][f"{RL_GAMMA:g}"]
-                label = f"RL: value iteration gamma={RL_GAMMA}{commit(rl)}"
-                curves[label] = rl
-                styles[label] = {"color": "black", "ls": "-.", "marker": None, "lw": 1.0,
-                                 "zorder": 3}
-                name = game if variant == "plain" else f"{game}_{variant}"
-                title = reporting.TITLES[game] + (
-                    "" if variant == "plain" else f" ({variant.replace('_', '-')} variant)")
-                paths[name] = reporting.plot_behaviour(game, curves, folder / f"{name}.png",
-                                                       styles=styles, title=title)
-        return paths
-
-    def report(self, summary: Mapping[str, Any], perf: Mapping[str, Any] | None,
-               plots: Mapping[str, Path]) -> str:
-        """The Markdown report."""
-        lines = [
-            "# Replication of Coletta et al. 2024 (arXiv 2402.08755)", "",
-            f"Model `{summary['model']}` at {self._endpoint_name()}, budget "
-            f"`{summary['budget']}`, mode `{summary['mode']}`, finished "
-            f"{summary['finished_at']} in {summary['wall_seconds']:.0f} s.", "",
-            "## Findings", "",
-            "Each finding is a hypothesis judged by structural fits (`subrational_gym."
-            "hypotheses`): every behavioural family with its own fitted choice noise, "
-            "verdict `reproduced`, `not reproduced` or `inconclusive`. Verdicts are for the "
-            f"paper's learner ({PAPER_LEARNER}); the other columns judge the LLM expert's own "
-            "demonstrations and the other learners the run judged "
-            f"(budget `{summary['budget']}`).", "",
-        ]
-        sources = list(self.budget.hypothesis_sources)
-        headers = ["game", f"verdict ({PAPER_LEARNER})", "statistic", "estimate [interval]",
-                   "threshold", *(s for s in sources if s != PAPER_LEARNER)]
-        rows = []
-        for f in summary["findings"]:
-            n = f["numbers"]
-            interval = (f"{n['value']:.3g} [{n['interval'][0]:.3g}, {n['interval'][1]:.3g}]"
-                        if "interval" in n else "-")
-            rows.append([f["game"], f["reproduced"], n.get("statistic", "-"), interval,
-                         n.get("threshold", "-"),
-                         *(f["by_source"][s]["reproduced"] for s in sources
-                           if s != PAPER_LEARNER)])
-        lines += [reporting.markdown_table(headers, rows), ""]
-        for f in summary["findings"]:
-            lines += [f"### {f['game']}: {f['reproduced']}", "", f["finding"], ""]
-            for source, v in f["by_source"].items():
-                lines.append(f"- **{source}: {v['reproduced']}.** "
-                             + " ".join(r[:1].upper() + r[1:].rstrip(".") + "."
-                                        for r in v["numbers"]["reasons"]))
-            expert = f["by_source"].get("llm_expert")
-            for source, v in f["by_source"].items():
-                if source == "llm_expert" or expert is None or "interval" not in v["numbers"] \
-                        or "interval" not in expert["numbers"] \
-                        or v["reproduced"] == expert["reproduced"]:
-                    continue
-                (a, b), (c, d) = v["numbers"]["interval"], expert["numbers"]["interval"]
-                overlap = a <= d and c <= b
-                lines.append(
-                    f"- *{source} contradicts the expert's own verdict*: its interval "
-                    f"[{a:.3g}, {b:.3g}] and the expert's [{c:.3g}, {d:.3g}] "
-                    + ("overlap, so the difference is within noise."
-                       if overlap else "do not overlap: the learner distorts the expert."))
-            lines += ["", f"*Criterion:* {f['criterion']}", ""]
-        lines += ["Controls: a uniform random policy, a persona-blind policy and an "
-                  "exponential agent with choice noise must fail every hypothesis, theory "
-                  "personas built to show each effect must pass it; the table is tested in "
-                  "`make test` and printed by `python -m benchmarks.known_answers`.", ""]
-        lines += ["## Behavioural model card", "",
-                  "See [model_card.md](model_card.md): the best-fitting family of each "
-                  "persona of the model, with its parameters and intervals.", ""]
-        lines += ["## Imitation fidelity (total variation to the LLM expert)", "",
-                  "Visit-weighted total variation between each learner and the expert it "
-                  "imitates: interquartile mean over seeds [95% bootstrap CI].", ""]
-        rows = []
-        for game in self.args.games:
-            for variant, rec in self.records[game].items():
-                for persona, r in rec["personas"].items():
-                    for alg, lr in r.get("learners", {}).items():
-                        tv, km = lr["tv_mean"], lr["key_metric"]
-                        rows.append([game, variant, persona, alg,
-                                     f"{tv['iqm']:.3f} [{tv['ci_low']:.3f}, {tv['ci_high']:.3f}]",
-                                     f"{km['iqm']:.3f}", tv["n_runs"]])
-        lines += [reporting.markdown_table(
-            ["game", "variant", "persona", "learner", "TV (IQM [CI])", "key metric (IQM)",
-             "seeds"], rows), ""]
-        lines += ["Key metric per game: " + "; ".join(
-            f"{g}: {KEY_METRIC_NAME[g]}" for g in self.args.games) + ".", ""]
-        lines += ["## Human figures", "",
-                  "Published human figures each game is scored against "
-                  "(`subrational_gym.human_data`).", ""]
-        rows = [[fig.game, fig.quantity, f"{fig.low:g}" if fig.low == fig.high
-                 else f"{fig.low:g} to {fig.high:g}", fig.persona or "-", fig.population,
-                 "yes" if fig.scored else "context", fig.source]
-                for fig in human_data.HUMAN_FIGURES if fig.game in self.args.games]
-        lines += [reporting.markdown_table(["game", "quantity", "human value",
-                                            "compared persona", "population", "in the score",
-                                            "source"], rows), ""]
-        lines += ["## Human fidelity", "", summary["fidelity"]["scale"], ""]
-        fams = sorted({s for g in summary["fidelity"]["per_game"].values() for s in g})
-        rows = [[fam, *(summary["fidelity"]["per_game"][g].get(fam) for g in self.args.games),
-                 summary["fidelity"]["overall"].get(fam)] for fam in fams]
-        lines += [reporting.markdown_table(["policy", *self.args.games, "overall"], rows), ""]
-        lines += ["## Behaviour plots", ""]
-        for game, path in plots.items():
-            lines += [f"![{game}](plots/{path.name})", ""]
-        if perf:
-            lines += ["## Performance", "", reporting.markdown_table(
-                ["measure", "value"], self._perf_rows(perf)), ""]
-        lines += ["The embedded 270M model exercises the pipeline; it is far too small to "
-                  "be a credible human simulator, so 'not reproduced' is the expected honest "
-                  "answer with it. Run against a stronger model with `--base-url` and "
-                  "`--model`.", ""]
-        return "\n".join(lines)
-
-    @staticmethod
-    def _perf_rows(perf: Mapping[str, Any]) -> list[list[str]]:
-        """The performance record as (measure, value) rows for reading."""
-        calls = perf["llm_calls_per_state"]
-        rows = [
-            ["model calls per decision state, score mode (ultimatum, fairness)",
-             f"{calls['score_mode']['value']:.2f}"],
-            ["model calls per decision state, sample mode with 10 samples",
-             f"{calls['sample_mode_10_samples']['value']:.2f}"],
-            ["tabulating all four games for one persona, cold cache",
-             f"{perf['tabulate_all_games_one_persona']['value']:.1f} s "
-             f"({perf['tabulate_all_games_one_persona']['model_calls']} model calls)"],
-            ["model calls of a second identical run",
-             str(perf["second_identical_run_calls"]["value"])],
-        ]
-        for env, v in perf["env_steps_per_second"].items():
-            rows.append([f"env steps per second: {env}",
-                         f"{v['value']:,.0f} ({v['ratio_to_frozenlake']:.2f}x FrozenLake-v1)"])
-        for alg, t in perf["learner_train_seconds"]["value"].items():
-            rows.append([f"training seconds: {alg}",
-                         f"mean {t['mean_seconds']:.1f}, max {t['max_seconds']:.1f} "
-                         f"({t['runs']} runs)"])
-        for key, label in (("replication_wall_seconds", "replication wall time"),
-                           ("make_demo_wall_seconds", "make demo wall time, installation "
-                                                      "included")):
-            if key in perf:
-                rows.append([label, f"{perf[key]['value']:.0f} s"])
-        return rows
-
-    def print_summary(self, summary: Mapping[str, Any], perf: Mapping[str, Any] | None) -> None:
-        """The summary table on the terminal."""
-        _log("")
-        _log(f"Model {summary['model']} at {self._endpoint_name()}; budget {summary['budget']}; "
-             f"{summary['wall_seconds']:.0f} s")
-        rows = []
-        for f in summary["findings"]:
-            fid = summary["fidelity"]["per_game"].get(f["game"], {})
-            rows.append([f["game"], f["reproduced"],
-                         f["by_source"].get("llm_expert", {}).get("reproduced", "-"),
-                         fid.get("llm_expert"), fid.get(PAPER_LEARNER)])
-        _log(reporting.text_table(
-            ["game", f"verdict ({PAPER_LEARNER})", "verdict (LLM)", "human fidelity: LLM",
-             "human fidelity: learned"], rows))
-        overall = summary["fidelity"]["overall"]
-        _log("overall human fidelity (0..1): " + ", ".join(
-            f"{k} {v:.3f}" for k, v in overall.items() if v is not None))
-        if perf:
-            calls = perf["llm_calls_per_state"]
-            cold = perf["tabulate_all_games_one_persona"]["value"]
-            _log(f"LLM calls per state: score {calls['score_mode']['value']:.2f}, sample(10) "
-                 f"{calls['sample_mode_10_samples']['value']:.2f}; cold tabulation of 4 games "
-                 f"{cold:.1f} s; second run {perf['second_identical_run_calls']['value']} calls")
-        _log(f"Report: {self.args.out / 'report.md'}")
-
-
-def _rounded(value: Any, digits: int = 4) -> Any:
-    """``value`` with every float rounded, for reading."""
-    if isinstance(value, float):
-        return round(value, digits)
-    if isinstance(value, Mapping):
-        return {k: _rounded(v, digits) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_rounded(v, digits) for v in value]
-    return value
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    if dataclasses.is_dataclass(value):
-        return dataclasses.asdict(value)
-    return str(value)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

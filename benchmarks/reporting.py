@@ -1,48 +1,30 @@
-"""Shared reporting for benchmark scripts: behaviour plots with human figures, Markdown tables.
+"""Writing results: plots, tables, and the replication's report and summary files.
 
-Plots are written with matplotlib's Agg backend (no display needed).
+Behaviour plots with human figures, Markdown and terminal tables, the replication's
+Markdown report, JSON files and terminal summary.
+
+Everything game-specific (curves, axes, titles) comes from the game's study record
+(:mod:`subrational_gym.studies`). Plots are written with matplotlib's Agg backend (no
+display needed).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from subrational_gym.human_data import figures_for  # noqa: E402
-
-TITLES = {
-    "ultimatum": "Ultimatum game: acceptance by offer",
-    "marshmallow": "Marshmallow test: still waiting, by minute",
-    "double_or_nothing": "Double or nothing: gambling, by round",
-    "procrastination": "Procrastination: started writing, by day",
-}
-
-
-def _curve(game: str, summary: Mapping[str, Any]) -> tuple[list[float], list[float]]:
-    if game == "ultimatum":
-        return summary["offer_share"], summary["acceptance"]
-    if game == "marshmallow":
-        return summary["minute"], [1.0 - p for p in summary["eaten_by_minute"]]
-    if game == "double_or_nothing":
-        return summary["round"], summary["gamble_probability"]
-    start = summary["start_distribution"]
-    cumulative = [sum(start[: i + 1]) for i in range(len(start))]
-    return summary["day"], cumulative
-
-
-_AXES = {
-    "ultimatum": ("offer (share of the pie)", "P(accept)"),
-    "marshmallow": ("minute", "P(still waiting)"),
-    "double_or_nothing": ("round", "P(gamble | still playing)"),
-    "procrastination": ("day", "P(started writing by this day)"),
-}
+from subrational_gym.studies import STUDIES  # noqa: E402
 
 
 def _human_overlay(ax: Any, game: str, xs: Sequence[float]) -> None:
@@ -100,20 +82,21 @@ def plot_behaviour(
         styles: Optional matplotlib line keyword arguments per label.
         title: Plot title (default: the game's).
     """
+    study = STUDIES[game]
     fig, ax = plt.subplots(figsize=(9.5, 4.8))
     xs: Sequence[float] = []
     for label, summary in curves.items():
-        xs, ys = _curve(game, summary)
+        xs, ys = study.curve(summary)
         style = {"marker": "o", "ls": "-", "ms": 3, "lw": 1.4,
                  **dict((styles or {}).get(label, {}))}
         ax.plot(xs, ys, label=label, **style)
     if xs:
         _human_overlay(ax, game, xs)
-    ax.set_title(title or TITLES[game], fontsize=10)
+    ax.set_title(title or study.title, fontsize=10)
     if game != "ultimatum":  # minutes, rounds and days are whole numbers
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel(_AXES[game][0])
-    ax.set_ylabel(_AXES[game][1])
+    ax.set_xlabel(study.axes[0])
+    ax.set_ylabel(study.axes[1])
     ax.set_ylim(-0.03, 1.03)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.01, 0.5))
@@ -150,3 +133,263 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     out = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
     out.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(out)
+
+
+# ------------------------------------------------------------ replication output
+def to_json(value: Any) -> Any:
+    """``json.dumps`` default for numpy values, paths and dataclasses."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return str(value)
+
+
+def write_json(path: Path, value: Any) -> Path:
+    """Write ``value`` as indented JSON to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, indent=2, default=to_json))
+    return path
+
+
+def _interval(stats: Mapping[str, Any] | None) -> str:
+    """``"0.412 [0.380, 0.450], worst 0.371 (3 seeds)"`` from an over-seeds record."""
+    if not stats:
+        return "-"
+    if stats["n"] == 1:
+        return f"{stats['iqm']:.3f} (1 seed)"
+    return (f"{stats['iqm']:.3f} [{stats['ci_low']:.3f}, {stats['ci_high']:.3f}], worst "
+            f"{stats['worst']:.3f} ({stats['n']} seeds)")
+
+
+def replication_plots(records: Mapping[str, Mapping[str, Any]], folder: Path, *,
+                      paper_learner: str, rl_gamma: float) -> dict[str, Path]:
+    """One behaviour plot per game variant: personas (LLM, learned), theory, RL, humans."""
+    paths = {}
+    markers = ("s", "^", "v", "D")
+
+    def commit(summary: Mapping[str, Any]) -> str:
+        p = summary.get("commit_probability")
+        return "" if p is None else f" (commits {p:.2f})"
+
+    for game, variants in records.items():
+        study = STUDIES[game]
+        for variant, rec in variants.items():
+            curves: dict[str, Mapping[str, Any]] = {}
+            styles: dict[str, dict[str, Any]] = {}
+            for i, (persona, r) in enumerate(rec["personas"].items()):
+                colour = f"C{i}"
+                if "expert" in r:
+                    label = f"LLM {persona}{commit(r['expert'])}"
+                    curves[label] = r["expert"]
+                    styles[label] = {"color": colour, "ls": "-", "marker": "o"}
+                if paper_learner in r.get("learners", {}):
+                    learned = r["learners"][paper_learner]["summary"]
+                    label = f"learned (DM) {persona}{commit(learned)}"
+                    curves[label] = learned
+                    styles[label] = {"color": colour, "ls": "--", "marker": "x"}
+            shades = ("dimgrey", "darkgrey", "silver")
+            # Theory curves that coincide (the income maximiser under the RL line) are
+            # told apart by shade, marker and width.
+            for i, (name, s) in enumerate(rec["baselines"]["references"].items()):
+                label = f"theory: {name}{commit(s)}"
+                curves[label] = s
+                styles[label] = {"color": shades[i % 3], "ls": ":", "ms": 5, "lw": 3.0 - i,
+                                 "marker": markers[i % len(markers)], "zorder": 1}
+            rl = rec["baselines"]["value_iteration"][f"{rl_gamma:g}"]
+            label = f"RL: value iteration gamma={rl_gamma}{commit(rl)}"
+            curves[label] = rl
+            styles[label] = {"color": "black", "ls": "-.", "marker": None, "lw": 1.0,
+                             "zorder": 3}
+            name = game if variant == "plain" else f"{game}_{variant}"
+            title = study.title + ("" if variant == "plain"
+                                   else f" ({variant.replace('_', '-')} variant)")
+            paths[name] = plot_behaviour(game, curves, folder / f"{name}.png", styles=styles,
+                                         title=title)
+    return paths
+
+
+def _findings_section(summary: Mapping[str, Any], sources: Sequence[str],
+                      paper_learner: str) -> list[str]:
+    lines = [
+        "## Findings", "",
+        "Each finding is a hypothesis judged by structural fits (`subrational_gym."
+        "hypotheses`): every behavioural family with its own fitted choice noise, verdict "
+        "`reproduced`, `not reproduced` or `inconclusive`. Verdicts are for the paper's "
+        f"learner ({paper_learner}); the other columns judge the LLM expert's own "
+        f"demonstrations and the other learners the run judged (budget "
+        f"`{summary['budget']}`).", "",
+    ]
+    others = [s for s in sources if s != paper_learner]
+    headers = ["game", f"verdict ({paper_learner})", "statistic", "estimate [interval]",
+               "threshold", *others]
+    rows = []
+    for f in summary["findings"]:
+        n = f["numbers"]
+        interval = (f"{n['value']:.3g} [{n['interval'][0]:.3g}, {n['interval'][1]:.3g}]"
+                    if "interval" in n else "-")
+        rows.append([f["game"], f["reproduced"], n.get("statistic", "-"), interval,
+                     n.get("threshold", "-"),
+                     *(f["by_source"][s]["reproduced"] for s in others)])
+    lines += [markdown_table(headers, rows), ""]
+    for f in summary["findings"]:
+        lines += [f"### {f['game']}: {f['reproduced']}", "", f["finding"], ""]
+        for source, v in f["by_source"].items():
+            lines.append(f"- **{source}: {v['reproduced']}.** "
+                         + " ".join(r[:1].upper() + r[1:].rstrip(".") + "."
+                                    for r in v["numbers"]["reasons"]))
+        lines += contradictions(f["by_source"])
+        lines += ["", f"*Criterion:* {f['criterion']}", ""]
+    return lines
+
+
+def contradictions(by_source: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """A line per source whose verdict differs from the LLM expert's own.
+
+    Said as noise where the two intervals overlap, as distortion where they do not.
+    """
+    expert = by_source.get("llm_expert")
+    lines = []
+    for source, v in by_source.items():
+        if source == "llm_expert" or expert is None or "interval" not in v["numbers"] \
+                or "interval" not in expert["numbers"] \
+                or v["reproduced"] == expert["reproduced"]:
+            continue
+        (a, b), (c, d) = v["numbers"]["interval"], expert["numbers"]["interval"]
+        overlap = a <= d and c <= b
+        lines.append(
+            f"- *{source} contradicts the expert's own verdict*: its interval "
+            f"[{a:.3g}, {b:.3g}] and the expert's [{c:.3g}, {d:.3g}] "
+            + ("overlap, so the difference is within noise." if overlap
+               else "do not overlap: the learner distorts the expert."))
+    return lines
+
+
+def replication_report(
+    summary: Mapping[str, Any], records: Mapping[str, Mapping[str, Any]],
+    perf: Mapping[str, Any] | None, plots: Mapping[str, Path], *, endpoint: str,
+    sources: Sequence[str], paper_learner: str,
+) -> str:
+    """The replication's Markdown report."""
+    games = list(records)
+    lines = [
+        "# Replication of Coletta et al. 2024 (arXiv 2402.08755)", "",
+        f"Model `{summary['model']}` at {endpoint}, budget `{summary['budget']}`, mode "
+        f"`{summary['mode']}`, finished {summary['finished_at']} in "
+        f"{summary['wall_seconds']:.0f} s.", "",
+    ]
+    lines += _findings_section(summary, sources, paper_learner)
+    lines += ["Controls: a uniform random policy, a persona-blind policy and an "
+              "exponential agent with choice noise must fail every hypothesis, theory "
+              "personas built to show each effect must pass it; the table is tested in "
+              "`make test` and printed by `python -m benchmarks.known_answers`.", ""]
+    lines += ["## Behavioural model card", "",
+              "See [model_card.md](model_card.md): the best-fitting family of each persona "
+              "of the model, with its parameters and intervals.", ""]
+    lines += ["## Imitation fidelity (total variation to the LLM expert)", "",
+              "Visit-weighted total variation between each learner and the expert it "
+              "imitates: interquartile mean over seeds [95% bootstrap CI].", ""]
+    rows = []
+    for game in games:
+        for variant, rec in records[game].items():
+            for persona, r in rec["personas"].items():
+                for alg, lr in r.get("learners", {}).items():
+                    tv, km = lr["tv_mean"], lr["key_metric"]
+                    rows.append([game, variant, persona, alg,
+                                 f"{tv['iqm']:.3f} [{tv['ci_low']:.3f}, {tv['ci_high']:.3f}]",
+                                 f"{km['iqm']:.3f}", tv["n_runs"]])
+    lines += [markdown_table(["game", "variant", "persona", "learner", "TV (IQM [CI])",
+                              "key metric (IQM)", "seeds"], rows), ""]
+    lines += ["Key metric per game: " + "; ".join(
+        f"{g}: {STUDIES[g].key_metric_name}" for g in games) + ".", ""]
+    lines += ["## Human figures", "",
+              "Published human figures each game is scored against "
+              "(`subrational_gym.human_data`).", ""]
+    rows = [[fig.game, fig.quantity, f"{fig.low:g}" if fig.low == fig.high
+             else f"{fig.low:g} to {fig.high:g}", fig.persona or "-", fig.population,
+             "yes" if fig.scored else "context", fig.source]
+            for g in games for fig in STUDIES[g].human_figures]
+    lines += [markdown_table(["game", "quantity", "human value", "compared persona",
+                              "population", "in the score", "source"], rows), ""]
+    fidelity = summary["fidelity"]
+    lines += ["## Human fidelity", "", fidelity["scale"], "",
+              "Scores of the policy each family learned or played (learners: the seed-mean "
+              "policy); the last column gives the overall score over seeds: interquartile "
+              "mean [95% bootstrap CI], the worst seed, and the number of seeds (a family "
+              "with one run, such as the LLM's own tabulation or a closed-form policy, "
+              "has no interval).", ""]
+    fams = sorted({s for g in fidelity["per_game"].values() for s in g})
+    over = fidelity.get("overall_over_seeds", {})
+    rows = [[fam, *(fidelity["per_game"][g].get(fam) for g in games),
+             fidelity["overall"].get(fam), _interval(over.get(fam))] for fam in fams]
+    lines += [markdown_table(["policy", *games, "overall", "overall over seeds"], rows), ""]
+    lines += ["## Behaviour plots", ""]
+    for game, path in plots.items():
+        lines += [f"![{game}](plots/{path.name})", ""]
+    if perf:
+        lines += ["## Performance", "", markdown_table(["measure", "value"], perf_rows(perf)),
+                  ""]
+    lines += ["The embedded 270M model exercises the pipeline; it is far too small to be a "
+              "credible human simulator, so 'not reproduced' is the expected honest answer "
+              "with it. Run against a stronger model with `--base-url` and `--model`.", ""]
+    return "\n".join(lines)
+
+
+def perf_rows(perf: Mapping[str, Any]) -> list[list[str]]:
+    """The performance record as (measure, value) rows for reading."""
+    calls = perf["llm_calls_per_state"]
+    rows = [
+        ["model calls per decision state, score mode (ultimatum, fairness)",
+         f"{calls['score_mode']['value']:.2f}"],
+        ["model calls per decision state, sample mode with 10 samples",
+         f"{calls['sample_mode_10_samples']['value']:.2f}"],
+        ["tabulating all four games for one persona, cold cache",
+         f"{perf['tabulate_all_games_one_persona']['value']:.1f} s "
+         f"({perf['tabulate_all_games_one_persona']['model_calls']} model calls)"],
+        ["model calls of a second identical run", str(perf["second_identical_run_calls"]["value"])],
+    ]
+    for env, v in perf["env_steps_per_second"].items():
+        rows.append([f"env steps per second: {env}",
+                     f"{v['value']:,.0f} ({v['ratio_to_frozenlake']:.2f}x FrozenLake-v1)"])
+    for alg, t in perf["learner_train_seconds"]["value"].items():
+        rows.append([f"training seconds: {alg}", f"mean {t['mean_seconds']:.1f}, max "
+                     f"{t['max_seconds']:.1f} ({t['runs']} runs)"])
+    for key, label in (("replication_wall_seconds", "replication wall time"),
+                       ("make_demo_wall_seconds", "make demo wall time, installation "
+                                                  "included")):
+        if key in perf:
+            rows.append([label, f"{perf[key]['value']:.0f} s"])
+    return rows
+
+
+def terminal_summary(summary: Mapping[str, Any], perf: Mapping[str, Any] | None, *,
+                     endpoint: str, paper_learner: str, report: Path) -> str:
+    """The summary shown on the terminal at the end of a replication."""
+    lines = ["", f"Model {summary['model']} at {endpoint}; budget {summary['budget']}; "
+                 f"{summary['wall_seconds']:.0f} s"]
+    rows = []
+    for f in summary["findings"]:
+        fid = summary["fidelity"]["per_game"].get(f["game"], {})
+        rows.append([f["game"], f["reproduced"],
+                     f["by_source"].get("llm_expert", {}).get("reproduced", "-"),
+                     fid.get("llm_expert"), fid.get(paper_learner)])
+    lines.append(text_table(["game", f"verdict ({paper_learner})", "verdict (LLM)",
+                             "human fidelity: LLM", "human fidelity: learned"], rows))
+    over = summary["fidelity"].get("overall_over_seeds", {})
+    lines.append("overall human fidelity (0 = chance, 1 = the human figures):")
+    lines += [f"  {k}: {v:.3f}" + (f"; over seeds {_interval(over[k])}"
+                                    if over.get(k, {}).get("n", 1) > 1 else "")
+              for k, v in summary["fidelity"]["overall"].items() if v is not None]
+    if perf:
+        calls = perf["llm_calls_per_state"]
+        cold = perf["tabulate_all_games_one_persona"]["value"]
+        lines.append(f"LLM calls per state: score {calls['score_mode']['value']:.2f}, sample(10) "
+                     f"{calls['sample_mode_10_samples']['value']:.2f}; cold tabulation of 4 "
+                     f"games {cold:.1f} s; second run "
+                     f"{perf['second_identical_run_calls']['value']} calls")
+    lines.append(f"Report: {report}")
+    return "\n".join(lines)

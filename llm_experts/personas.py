@@ -22,10 +22,11 @@ from types import MappingProxyType
 from typing import Any
 
 from llm_experts.errors import ConfigurationError
+from subrational_gym.studies import STUDIES
 
 __all__ = ["GAMES", "PRESETS", "Persona", "custom_persona", "get_persona", "preset_names"]
 
-GAMES = ("ultimatum", "marshmallow", "double_or_nothing", "procrastination")
+GAMES = tuple(STUDIES)
 
 
 @dataclass(frozen=True)
@@ -72,48 +73,10 @@ class Persona:
 
 
 def _presets() -> dict[str, Persona]:
-    presets = [
-        Persona(
-            "fairness",
-            "an adult who cares a lot about fairness",
-            game="ultimatum",
-            attributes={"motive": "fairness"},
-        ),
-        Persona(
-            "income",
-            "an adult who only wants to make as much money as possible",
-            game="ultimatum",
-            attributes={"motive": "income"},
-        ),
-        Persona(
-            "cautious",
-            "a cautious adult who dislikes taking risks",
-            game="double_or_nothing",
-            attributes={"risk": "averse"},
-        ),
-        Persona(
-            "risk-seeking",
-            "an adult who loves taking risks for a bigger prize",
-            game="double_or_nothing",
-            attributes={"risk": "seeking"},
-        ),
-    ]
-    presets += [
-        Persona(
-            f"child-{age}", f"a {age}-year-old child", game="marshmallow", attributes={"age": age}
-        )
-        for age in range(2, 7)
-    ]
-    presets += [
-        Persona(
-            f"gpa-{gpa:.1f}",
-            f"a college student with a GPA of {gpa:.1f} out of 4.0",
-            game="procrastination",
-            attributes={"gpa": gpa},
-        )
-        for gpa in (2.0, 3.0, 4.0)
-    ]
-    return {p.name: p for p in presets}
+    # The personas are data of each game's study record (subrational_gym.studies).
+    return {spec.name: Persona(spec.name, spec.traits, game=study.game,
+                               attributes=spec.attributes)
+            for study in STUDIES.values() for spec in study.personas}
 
 
 PRESETS: Mapping[str, Persona] = MappingProxyType(_presets())

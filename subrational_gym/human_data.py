@@ -293,3 +293,30 @@ def overall_fidelity(per_game: Mapping[str, float | None]) -> float | None:
     """Mean of the per-game scores that exist."""
     values = [v for v in per_game.values() if v is not None]
     return float(np.mean(values)) if values else None
+
+
+def overall_over_seeds(by_seed: Mapping[Any, Mapping[str, float]],
+                       games: Sequence[str]) -> dict[str, float] | None:
+    """The overall score over seeds: IQM, 95% bootstrap interval, worst seed, count.
+
+    Args:
+        by_seed: Per seed, the game scores of the policies trained with that seed.
+        games: The games the family is scored on; a seed counts only where it scored
+            every one of them (so seeds are compared on the same figures).
+
+    Returns:
+        ``{"iqm", "ci_low", "ci_high", "worst", "n"}``, or None when no seed scored every
+        game.
+
+    >>> overall_over_seeds({0: {"a": 0.2, "b": 0.4}, 1: {"a": 0.5}}, ["a", "b"])["worst"]
+    0.30000000000000004
+    """
+    from subrational_gym.aggregate import aggregate
+
+    values = [float(np.mean([scores[g] for g in games])) for scores in by_seed.values()
+              if all(scores.get(g) is not None for g in games)]
+    if not values:
+        return None
+    agg = aggregate(values)
+    return {"iqm": agg.iqm, "ci_low": agg.ci_low, "ci_high": agg.ci_high,
+            "worst": min(values), "n": len(values)}

@@ -1,6 +1,6 @@
 """The paper's four findings as falsifiable hypotheses, judged by structural fits.
 
-Where :mod:`subrational_gym.findings` puts thresholds on behaviour curves, each
+Thresholds on behaviour curves cannot tell present bias from choice noise; each
 hypothesis here is decided by the model-inference fits of
 :mod:`subrational_gym.inference` (each behavioural family with its own fitted choice
 noise), for any source of choices: an LLM persona's demonstrations, a learned policy's

@@ -84,3 +84,14 @@ def test_interquartile_mean_and_bootstrap():
     assert agg.ci_low <= agg.iqm <= agg.ci_high and agg.n_runs == 5
     assert agg.iqm < 1.0  # the outlier is trimmed
     assert aggregate([0.1, 0.2, 0.3], seed=1) == aggregate([0.1, 0.2, 0.3], seed=1)
+
+
+def test_overall_over_seeds_reports_the_interval_and_the_worst_seed():
+    by_seed = {0: {"a": 0.2, "b": 0.4}, 1: {"a": 0.6, "b": 0.8}, 2: {"a": 0.4, "b": 0.6},
+               3: {"a": 0.9}}  # seed 3 missed game b: not comparable, left out
+    stats = human_data.overall_over_seeds(by_seed, ["a", "b"])
+    assert stats["n"] == 3 and stats["worst"] == pytest.approx(0.3)
+    assert stats["iqm"] == pytest.approx(0.5)
+    assert stats["ci_low"] <= stats["iqm"] <= stats["ci_high"]
+    assert stats["ci_high"] > stats["ci_low"]
+    assert human_data.overall_over_seeds({0: {"a": 0.5}}, ["a", "b"]) is None

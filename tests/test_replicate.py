@@ -43,6 +43,10 @@ def test_replication_tiny_budget_writes_stable_results(tmp_path, monkeypatch):
     assert set(on_disk["fidelity"]["per_game"]) == set(replicate.GAMES)
     assert 0.0 <= on_disk["fidelity"]["overall"]["llm_expert"] <= 1.0
     assert on_disk["fidelity"]["overall"]["chance: uniform random"] == 0.0
+    # One seed at the tiny budget: the interval collapses to the seed's own score.
+    over = on_disk["fidelity"]["overall_over_seeds"]
+    assert over["bc"]["n"] == 1 and over["bc"]["ci_low"] == over["bc"]["worst"]
+    assert over["chance: uniform random"]["iqm"] == 0.0
     perf = json.loads((out / "perf.json").read_text())
     assert perf["second_identical_run_calls"]["value"] == 0
     assert perf["llm_calls_per_state"]["sample_mode_10_samples"]["value"] > \
@@ -53,6 +57,7 @@ def test_replication_tiny_budget_writes_stable_results(tmp_path, monkeypatch):
     report = (out / "report.md").read_text()
     assert "## Findings" in report and "plots/ultimatum.png" in report
     assert "*Criterion:*" in report and "model_card.md" in report
+    assert "overall over seeds" in report
     # The endpoint named by what it is, not by a temporary port.
     assert on_disk["endpoint"] not in report.split("## Findings")[0]
     assert "embedded llama.cpp server" in report.split("## Findings")[0]

@@ -203,3 +203,16 @@ def test_embedded_expert_rollout_and_demonstrations(embedded, no_endpoint_env, t
     second.tabulate()
     assert second.usage.model_calls == 0
     np.testing.assert_allclose(second.probs, expert.probs)
+
+
+def test_presets_are_the_study_personas():
+    """The model plays exactly the personas the study records declare, with their data."""
+    from llm_experts.personas import PRESETS, preset_names
+    from subrational_gym.studies import STUDIES
+
+    for game, study in STUDIES.items():
+        assert preset_names(game) == study.persona_names
+        for spec in study.personas:
+            preset = PRESETS[spec.name]
+            assert (preset.traits, dict(preset.attributes), preset.game) == (
+                spec.traits, dict(spec.attributes), game)
