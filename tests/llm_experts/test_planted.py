@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from llm_experts import LLMExpert
-from llm_experts.personas import PRESETS, preset_names
+from llm_experts.personas import preset_names
 from llm_experts.planted import PLANTED, PlantedLLMServer, planted_policy
 from subrational_gym import hypotheses
 from subrational_gym.inference import ActionCounts, fit
+from subrational_gym.studies import STUDIES
 
 IDS = hypotheses.ENV_IDS
 
@@ -53,17 +54,10 @@ def test_the_prompts_carry_every_fact_of_the_state(planted):
 
 
 def test_every_finding_is_reproduced_through_the_model_path(planted):
-    data = {g: _counts(planted, g) for g in IDS}
-    attr = {p: PRESETS[p].attributes for p in PRESETS}
-    verdicts = [
-        hypotheses.ultimatum(data["ultimatum"]["fairness"], data["ultimatum"]["income"]),
-        hypotheses.marshmallow({attr[p]["age"]: c for p, c in data["marshmallow"].items()}),
-        hypotheses.double_or_nothing(data["double_or_nothing"]["cautious"],
-                                     data["double_or_nothing"]["risk-seeking"]),
-        hypotheses.procrastination({attr[p]["gpa"]: c
-                                    for p, c in data["procrastination"].items()}),
-    ]
-    for v in verdicts:
+    """Each study judges its personas' choices (keyed by name, roles read from the
+    persona attributes) as the replication does."""
+    for game, study in STUDIES.items():
+        v = study.judge(_counts(planted, game))
         assert v.verdict == hypotheses.REPRODUCED, (v.game, v.reasons)
 
 
