@@ -64,11 +64,14 @@ def card_entry(counts: ActionCounts, *, variant: str, persona: str,
     """
     table = compare(counts, ci=False)
     best = fit(table.best.family, counts)
+    loose = [k for k, ok in best.identified.items() if not ok]
+    notes = table.notes() + ([f"{best.family}: the data do not bound {', '.join(loose)} "
+                              f"(its interval spans the whole range)"] if loose else [])
     return CardEntry(
         game=counts.game.game, variant=variant, persona=persona, n_obs=counts.n_obs,
         best_family=best.family, akaike_weight=table.akaike_weights[best.family],
         separated=table.separated, params=best.params, ci=best.ci,
-        delta_bic=table.delta_bic, notes=table.notes(), human=[dict(h) for h in human])
+        delta_bic=table.delta_bic, notes=notes, human=[dict(h) for h in human])
 
 
 def to_markdown(entries: Sequence[CardEntry], *, model: str, endpoint: str) -> str:
@@ -78,7 +81,8 @@ def to_markdown(entries: Sequence[CardEntry], *, model: str, endpoint: str) -> s
              "explains its choices (lowest BIC, each family with its own fitted choice "
              "noise), its Akaike weight, its parameters with 95% profile-likelihood "
              "intervals, and its behaviour against the published human figures that apply "
-             "to it (score 1: inside the human range, 0: off by the figure's tolerance).", ""]
+             "to it (score 1: inside the human range, 0: no closer than a uniform random "
+             "policy).", ""]
     games = list(dict.fromkeys(e.game for e in entries))
     for game in games:
         lines += [f"## {game}", "",

@@ -43,3 +43,47 @@ def test_model_recovery_smoke(tmp_path):
     assert saved["confound"]["n"] == 2 * 2
     assert set(saved["speed"]) == {"ultimatum", "marshmallow",
                                    "procrastination (commitment)", "double_or_nothing"}
+
+
+def test_model_recovery_summary_says_no_when_recovery_fails():
+    """The targets can fail: poor coverage and a rival that wins are reported as not met."""
+    from benchmarks import model_recovery
+
+    setting = next(s for s in model_recovery.SETTINGS if s["recovery"]
+                   and s["family"] == "exponential")
+    truth = setting["truth"]
+    rival = "beta_delta_naive"
+
+    def record(seed, covered, winner):
+        return {"setting": setting["name"], "seed": seed,
+                "params": {k: v * 1.1 for k, v in truth.items()},
+                "covered": {k: covered for k in truth}, "identified": {k: True for k in truth},
+                "ci": {k: (v * 0.9, v * 1.2) for k, v in truth.items()},
+                "winner": winner, "delta_bic": {rival: 3.0 if winner != rival else -3.0},
+                "fit_seconds": 0.1, "compare_seconds": 0.2, "called_present_biased": False}
+
+    expected = {setting["name"]: {"rivals": {rival: {"identifiable": True}}}}
+    good = model_recovery.summarise([setting], [record(s, True, setting["family"])
+                                                for s in range(10)], expected)[0]
+    assert good["coverage_met"] and good["model_recovery_met"]
+    bad = model_recovery.summarise([setting], [record(s, s < 5, rival if s < 5 else
+                                                      setting["family"]) for s in range(10)],
+                                   expected)[0]
+    assert not bad["coverage_met"] and not bad["model_recovery_met"]
+    assert bad["win_rate"] == 0.5 and bad["called_present_biased"] == 0.0
+
+
+def test_report_flags_learners_that_contradict_the_expert():
+    from benchmarks.reporting import contradictions
+
+    def verdict(reproduced, interval):
+        return {"reproduced": reproduced, "numbers": {"interval": interval}}
+
+    lines = contradictions({"llm_expert": verdict("reproduced", [0.4, 0.9]),
+                            "bc": verdict("reproduced", [0.5, 0.8]),
+                            "gail": verdict("inconclusive", [-0.1, 0.5]),
+                            "airl": verdict("not reproduced", [-0.9, -0.2])})
+    assert len(lines) == 2
+    assert "gail contradicts" in lines[0] and "within noise" in lines[0]
+    assert "airl contradicts" in lines[1] and "distorts the expert" in lines[1]
+    assert contradictions({"bc": verdict("inconclusive", [0, 1])}) == []

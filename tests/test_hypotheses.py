@@ -58,3 +58,23 @@ def test_model_card_names_the_best_family_with_intervals():
     text = model_card.to_markdown([entry], model="m", endpoint="e")
     assert "| self_imposed_deadline | gpa-2.0 | 4000 | beta_delta_sophisticated |" in text
     assert "students who procrastinate: 0.50 vs 0.8-0.95 (score 0.40)" in text
+
+
+def test_model_card_says_what_the_data_cannot_tell_apart():
+    """Negative cases of the card: families not separated, a parameter not bounded."""
+    from subrational_gym import model_card, policies
+    from subrational_gym.inference import ActionCounts
+
+    gambler = policies.prospect_theory_gambler("Subrational/DoubleOrNothing-v0",
+                                               temperature=2.0)
+    entry = model_card.card_entry(ActionCounts.sample(gambler, 100, seed=0), variant="plain",
+                                  persona="cautious")
+    assert not entry.separated and entry.best_family.startswith("prospect_theory")
+    assert any("not separated" in n for n in entry.notes)
+    text = model_card.to_markdown([entry], model="m", endpoint="e")
+    assert "| no |" in text and "What the data cannot tell apart" in text
+    uniform = hypotheses.uniform_policy("Subrational/Marshmallow-v0")
+    entry = model_card.card_entry(ActionCounts.sample(uniform, 300, seed=0), variant="plain",
+                                  persona="child-4")
+    assert entry.best_family == "exponential" and entry.ci["gamma"] == (0.0, 1.0)
+    assert any("do not bound gamma" in n for n in entry.notes)
