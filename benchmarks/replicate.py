@@ -34,16 +34,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from benchmarks import env_speed, reporting
 from llm_experts import LLMExpert
 from llm_experts.prompts import PROMPT_VERSIONS
 from subrational_gym import human_data, model_card
 from subrational_gym.aggregate import aggregate
-from subrational_gym.evaluation import behaviour_summary, total_variation
+from subrational_gym.evaluation import behaviour_summary
 from subrational_gym.inference import ActionCounts
 from subrational_gym.learners import generate_demonstrations, seed_everything, train
+from subrational_gym.learners.sweeps import EXECUTORS, Job, RunStore, execute, table_digest
 from subrational_gym.policies import TabularPolicy
 from subrational_gym.studies import STUDIES, Study, Variant
 
@@ -110,6 +110,11 @@ class Args:
         out: Output folder.
         perf: Also run the performance benchmark.
         progress: Show progress bars.
+        executor: Where training jobs run: ``local`` or ``ray``.
+        workers: Local worker processes for training jobs (1: in this process).
+        ray_address: Ray cluster to join (default ``$RAY_ADDRESS``, else a local one).
+        jobs_dir: Where finished training jobs are kept (default ``<out>/jobs``); a rerun
+            skips every job recorded there.
     """
 
     budget: str = "demo"
@@ -121,6 +126,10 @@ class Args:
     out: Path = Path("results")
     perf: bool = True
     progress: bool = True
+    executor: str = "local"
+    workers: int = 1
+    ray_address: str | None = None
+    jobs_dir: Path | None = None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Args:
@@ -159,10 +168,22 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
                         help="output folder (default results/)")
     parser.add_argument("--no-perf", action="store_true", help="skip the performance benchmark")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--executor", choices=EXECUTORS, default="local",
+                        help="where training jobs run: local (default) or ray")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="local worker processes for training jobs (default 1: in this "
+                             "process; each trains on one thread)")
+    parser.add_argument("--ray-address", default=None,
+                        help="Ray cluster to join with --executor ray (default $RAY_ADDRESS, "
+                             "else a local cluster)")
+    parser.add_argument("--jobs-dir", type=Path, default=None,
+                        help="where finished training jobs are kept (default <out>/jobs); a "
+                             "rerun skips the jobs recorded there")
     ns = parser.parse_args(argv)
     return Args(budget=ns.budget, games=tuple(ns.games), model=ns.model, base_url=ns.base_url,
                 mode=ns.mode, cache=ns.cache, out=ns.out, perf=not ns.no_perf,
-                progress=not ns.no_progress)
+                progress=not ns.no_progress, executor=ns.executor, workers=ns.workers,
+                ray_address=ns.ray_address, jobs_dir=ns.jobs_dir)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -207,6 +228,11 @@ class Replication:
         #: Behaviour of each learner's policy per seed, for fidelity intervals over seeds:
         #: (game, variant, persona, learner) -> {seed: behaviour summary}.
         self.seed_summaries: dict[tuple[str, str, str, str], dict[int, Any]] = {}
+        #: The tabulated expert of each (game, variant, persona), and the tables by digest.
+        self.experts: dict[tuple[str, str, str], TabularPolicy] = {}
+        self.tables: dict[str, np.ndarray] = {}
+        self.training_seconds = 0.0
+        self.job_counts: dict[str, int] = {}
 
     def expert(self, study: Study, variant: Variant, persona: str, **kwargs: Any) -> LLMExpert:
         """The LLM expert of ``persona`` in ``variant``, with this run's endpoint and cache."""
@@ -216,11 +242,9 @@ class Replication:
                          model=self.args.model, base_url=self.args.base_url,
                          progress=self.args.progress, **kwargs)
 
-    def run_persona(self, study: Study, variant: Variant, persona: str) -> dict[str, Any]:
-        """Tabulate one persona's expert, learn from it over seeds, evaluate."""
-        env_kwargs = dict(variant.env_kwargs)
+    def tabulate(self, study: Study, variant: Variant, persona: str) -> dict[str, Any]:
+        """Tabulate one persona's expert (the model calls of the run) and its own choices."""
         game = study.make_env(variant.name)
-        model = game.tabular_model()
         expert = self.expert(study, variant, persona)
         self.endpoint, self.model = expert.client.base_url, expert.client.model
         report = expert.tabulate()
@@ -237,58 +261,77 @@ class Replication:
                             f"no demonstrations were generated for this persona")
             _log(f"    {persona}: {rec['error']}")
             return rec
-        rec["expert"] = behaviour_summary(game, expert)
-        rec["learners"] = {}
-        learned: dict[str, list[TabularPolicy]] = {alg: [] for alg in IMITATION}
-        jobs = [(seed, alg) for seed in self.budget.seeds for alg in IMITATION
-                if alg not in ("gail", "airl") or seed in self.budget.adversarial_seeds]
-        bar = tqdm(jobs, desc=f"    training on {persona}", leave=False,
-                   disable=not self.args.progress)
-        demos_by_seed: dict[int, Any] = {}
+        table = TabularPolicy(expert.model, np.array(expert.probs), name=f"llm:{persona}")
+        self.experts[(study.game, variant.name, persona)] = table
+        self.tables[table_digest(table.probs)] = table.probs
+        rec["expert"] = behaviour_summary(game, table)
+        # The expert's own choices: the demonstrations of the first seed (the same ones
+        # that seed's learners train on).
+        demos = generate_demonstrations(table, study.env_id, self.budget.n_episodes,
+                                        seed=self.budget.seeds[0],
+                                        env_kwargs=dict(variant.env_kwargs))
+        self.counts[(study.game, variant.name, persona, "llm_expert")] = \
+            ActionCounts.from_trajectories(study.env_id, demos, env_kwargs=dict(variant.env_kwargs))
+        _log(f"    {persona}: {report.n_decision_states} states, {report.usage.model_calls} "
+             f"calls, {report.seconds:.1f}s")
+        return rec
+
+    def jobs(self) -> list[Job]:
+        """Every training job of the run: learners per persona and seed, RL per variant."""
+        jobs = []
+        for (game, variant, persona), expert in self.experts.items():
+            tags = {"model": str(self.model), "game": game, "variant": variant,
+                    "persona": persona}
+            jobs += [Job.imitate(alg, expert, n_episodes=self.budget.n_episodes, seed=seed,
+                                 budget=self.budget.steps[alg], tags=tags)
+                     for seed in self.budget.seeds for alg in IMITATION
+                     if alg not in ("gail", "airl") or seed in self.budget.adversarial_seeds]
+        for study in self.studies:
+            for variant in study.variants:
+                jobs += [Job.reinforce(alg, study.env_id, seed=self.budget.seeds[0],
+                                       budget=self.budget.steps[alg],
+                                       env_kwargs=dict(variant.env_kwargs), gamma=RL_GAMMA,
+                                       tags={"game": study.game, "variant": variant.name})
+                         for alg in ("ppo", "dqn")]
+        return jobs
+
+    def learned(self, study: Study, variant: Variant, persona: str,
+                records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """A persona's learners from their job records: runs, intervals, seed-mean policy."""
+        game = study.make_env(variant.name)
+        model = game.tabular_model()
+        out: dict[str, Any] = {}
         key = (study.game, variant.name, persona)
-        for seed, alg in bar:
-            bar.set_postfix_str(f"{alg} seed {seed}")
-            if seed not in demos_by_seed:
-                demos_by_seed = {seed: generate_demonstrations(
-                    expert, study.env_id, self.budget.n_episodes, seed=seed,
-                    env_kwargs=env_kwargs)}
-                if seed == self.budget.seeds[0]:
-                    self.counts[(*key, "llm_expert")] = ActionCounts.from_trajectories(
-                        study.env_id, demos_by_seed[seed], env_kwargs=env_kwargs)
-            demos = demos_by_seed[seed]
-            result = train(alg, demos, study.env_id, env_kwargs=env_kwargs, seed=seed,
-                           budget=self.budget.steps[alg])
-            dist = total_variation(model, expert, result.policy)
-            summary = behaviour_summary(game, result.policy)
-            self.seed_summaries.setdefault((*key, alg), {})[seed] = summary
-            self.train_times.setdefault(alg, []).append(result.record.train_seconds)
-            rec["learners"].setdefault(alg, {"runs": []})["runs"].append({
-                "seed": seed, "tv_mean": dist.mean, "tv_max": dist.max,
-                "train_seconds": result.record.train_seconds,
-                "key_metric": study.key_metric(summary),
-                "budget": result.record.budget,
-            })
-            learned[alg].append(result.policy)
-        for alg, pols in learned.items():
-            if not pols:
+        for alg in IMITATION:
+            mine = sorted((r for r in records if r["job"]["learner"] == alg),
+                          key=lambda r: r["job"]["seed"])
+            if not mine:
                 continue
-            runs = rec["learners"][alg]["runs"]
-            mean_policy = _mean_policy(pols, f"{alg}:{persona}")
+            runs = []
+            for r in mine:
+                seed = r["job"]["seed"]
+                self.seed_summaries.setdefault((*key, alg), {})[seed] = r["summary"]
+                self.train_times.setdefault(alg, []).append(r["train"]["train_seconds"])
+                runs.append({"seed": seed, "tv_mean": r["tv_mean"], "tv_max": r["tv_max"],
+                             "train_seconds": r["train"]["train_seconds"],
+                             "key_metric": study.key_metric(r["summary"]),
+                             "budget": r["train"]["budget"], "job": r["key"],
+                             "reused": r["reused"]})
+            mean_policy = _mean_policy([TabularPolicy(model, np.array(r["policy"]))
+                                        for r in mine], f"{alg}:{persona}")
             self.counts[(*key, alg)] = ActionCounts.from_policy(mean_policy,
                                                                 self.budget.n_episodes)
-            rec["learners"][alg].update({
+            out[alg] = {
+                "runs": runs,
                 "tv_mean": aggregate([r["tv_mean"] for r in runs]).to_dict(),
                 "key_metric": aggregate([r["key_metric"] for r in runs
                                          if r["key_metric"] is not None] or [np.nan]).to_dict(),
                 "summary": behaviour_summary(game, mean_policy),
-            })
-        tv = {alg: rec["learners"][alg]["tv_mean"]["iqm"] for alg in rec["learners"]}
-        _log(f"    {persona}: {report.n_decision_states} states, "
-             f"{report.usage.model_calls} calls, {report.seconds:.1f}s; TV to expert "
-             + ", ".join(f"{a} {v:.3f}" for a, v in tv.items()))
-        return rec
+            }
+        return out
 
-    def run_baselines(self, study: Study, variant: Variant) -> dict[str, Any]:
+    def baselines(self, study: Study, variant: Variant,
+                  records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """Exponential-discount baselines: exact over a gamma sweep, PPO and DQN at RL_GAMMA."""
         game = study.make_env(variant.name)
         env_kwargs = dict(variant.env_kwargs)
@@ -297,31 +340,61 @@ class Replication:
             pol = train("value_iteration", None, study.env_id, env_kwargs=env_kwargs,
                         gamma=gamma).policy
             out["value_iteration"][f"{gamma:g}"] = behaviour_summary(game, pol)
-        for alg in ("ppo", "dqn"):
-            seed = self.budget.seeds[0]
-            result = train(alg, None, study.env_id, env_kwargs=env_kwargs, seed=seed,
-                           budget=self.budget.steps[alg], gamma=RL_GAMMA)
-            self.train_times.setdefault(alg, []).append(result.record.train_seconds)
-            out[alg] = {"gamma": RL_GAMMA, "seed": seed, "budget": result.record.budget,
-                        "train_seconds": result.record.train_seconds,
-                        "summary": behaviour_summary(game, result.policy)}
+        for r in records:
+            alg = r["job"]["learner"]
+            self.train_times.setdefault(alg, []).append(r["train"]["train_seconds"])
+            out[alg] = {"gamma": RL_GAMMA, "seed": r["job"]["seed"],
+                        "budget": r["train"]["budget"],
+                        "train_seconds": r["train"]["train_seconds"], "summary": r["summary"],
+                        "job": r["key"], "reused": r["reused"]}
         out["references"] = {p.name: behaviour_summary(game, p)
                              for p in study.reference_policies(game)}
         return out
 
+    def train_all(self) -> list[dict[str, Any]]:
+        """Run the training jobs (skipping those already recorded in the jobs folder)."""
+        jobs = self.jobs()
+        store = RunStore(self.args.jobs_dir or self.args.out / "jobs")
+        done = sum(store.has(j.key) for j in jobs)
+        _log(f"[training] {len(jobs)} jobs ({done} already recorded in {store.root}), "
+             f"executor {self.args.executor}"
+             + (f", {self.args.workers} workers" if self.args.executor == "local" else ""))
+        started = time.perf_counter()
+        records = execute(jobs, self.tables, store, executor=self.args.executor,
+                          workers=self.args.workers, ray_address=self.args.ray_address,
+                          progress=self.args.progress)
+        self.training_seconds = time.perf_counter() - started
+        return records
+
     def run(self) -> dict[str, Any]:
-        """Run every study, then findings, the model card, fidelity, performance, reports."""
+        """Tabulate every persona, train every job, then findings, card, fidelity, reports."""
         seed_everything(0)
         for study in self.studies:
             self.records[study.game] = {}
             for variant in study.variants:
-                _log(f"[{study.game} / {variant.name}] personas: "
+                _log(f"[{study.game} / {variant.name}] tabulating personas: "
                      + ", ".join(study.persona_names))
-                personas = {p: self.run_persona(study, variant, p)
-                            for p in study.persona_names}
                 self.records[study.game][variant.name] = {
                     "env_id": study.env_id, "env_kwargs": dict(variant.env_kwargs),
-                    "personas": personas, "baselines": self.run_baselines(study, variant)}
+                    "personas": {p: self.tabulate(study, variant, p)
+                                 for p in study.persona_names}}
+        records = self.train_all()
+        self.job_counts = {"jobs": len(records), "reused": sum(r["reused"] for r in records)}
+        for study in self.studies:
+            for variant in study.variants:
+                rec = self.records[study.game][variant.name]
+                mine = [r for r in records if r["job"]["tags"].get("game") == study.game
+                        and r["job"]["tags"].get("variant") == variant.name]
+                for persona, prec in rec["personas"].items():
+                    if "expert" not in prec:
+                        continue
+                    prec["learners"] = self.learned(study, variant, persona, [
+                        r for r in mine if r["job"]["tags"].get("persona") == persona])
+                    tv = {a: v["tv_mean"]["iqm"] for a, v in prec["learners"].items()}
+                    _log(f"    {study.game} / {variant.name} / {persona}: TV to expert "
+                         + ", ".join(f"{a} {v:.3f}" for a, v in tv.items()))
+                rec["baselines"] = self.baselines(study, variant, [
+                    r for r in mine if "persona" not in r["job"]["tags"]])
         found = [self.finding(study) for study in self.studies]
         _log("[model card] best-fitting family of each persona of the model")
         card = self.card()
@@ -526,6 +599,9 @@ class Replication:
                                                "personas": one},
             "second_identical_run_calls": {"value": second_calls, "unit": "model calls"},
             "learner_train_seconds": {"value": learners, "unit": "s per training run"},
+            "training_jobs": {"value": self.training_seconds, "unit": "s",
+                              "executor": self.args.executor, "workers": self.args.workers,
+                              **self.job_counts},
         }
 
     # -------------------------------------------------------------------- output
@@ -600,5 +676,6 @@ if __name__ == "__main__":
     except KeyboardInterrupt:
         print("\ninterrupted: every model answer received so far is saved in the answer "
               "cache; run the same command again (make demo) to resume without asking the "
-              "model again. Training restarts from the beginning.", file=sys.stderr)
+              "model again; finished training jobs are kept in results/jobs (or --jobs-dir) "
+              "and are not run again.", file=sys.stderr)
         sys.exit(130)

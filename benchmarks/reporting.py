@@ -358,6 +358,12 @@ def perf_rows(perf: Mapping[str, Any]) -> list[list[str]]:
     for alg, t in perf["learner_train_seconds"]["value"].items():
         rows.append([f"training seconds: {alg}", f"mean {t['mean_seconds']:.1f}, max "
                      f"{t['max_seconds']:.1f} ({t['runs']} runs)"])
+    if "training_jobs" in perf:
+        t = perf["training_jobs"]
+        where = t["executor"] + (f", {t['workers']} workers" if t["executor"] == "local" else "")
+        rows.append(["training jobs (all learners and RL baselines)",
+                     f"{t['jobs']} jobs, {t['reused']} reused from an earlier run, "
+                     f"{t['value']:.0f} s ({where})"])
     for key, label in (("replication_wall_seconds", "replication wall time"),
                        ("make_demo_wall_seconds", "make demo wall time, installation "
                                                   "included")):

@@ -66,6 +66,17 @@ def test_replication_tiny_budget_writes_stable_results(tmp_path, monkeypatch):
             assert FAKE_API_KEY.encode() not in path.read_bytes(), path
     runs = list((out / "runs").glob("replication_*.json"))
     assert len(runs) == 1 and json.loads(runs[0].read_text())["versions"]["gymnasium"]
+    assert perf["training_jobs"]["jobs"] > 0 and perf["training_jobs"]["reused"] == 0
+    # A rerun (an interrupted make demo run again) trains nothing: every job is recorded.
+    again = replicate.main(["--budget", "tiny", "--out", str(tmp_path / "again"),
+                            "--jobs-dir", str(out / "jobs"), "--games", "ultimatum",
+                            "--no-progress", "--no-perf",
+                            "--cache", str(tmp_path / "answers.sqlite")])
+    record = json.loads(next((tmp_path / "again" / "runs").glob("*.json")).read_text())
+    learners = record["games"]["ultimatum"]["plain"]["personas"]["fairness"]["learners"]
+    assert all(run["reused"] for lr in learners.values() for run in lr["runs"])
+    assert again["fidelity"]["per_game"]["ultimatum"] == on_disk["fidelity"]["per_game"][
+        "ultimatum"]
 
 
 def test_help_documents_every_option_and_the_budgets():
@@ -80,7 +91,9 @@ def test_help_documents_every_option_and_the_budgets():
                   "--model": "model name at the endpoint", "--base-url": "OpenAI-compatible",
                   "--mode": "log-probabilities", "--cache": "SQLite answer cache",
                   "--out": "output folder", "--no-perf": "performance benchmark",
-                  "--no-progress": "no progress bars"}
+                  "--no-progress": "no progress bars", "--executor": "training jobs run",
+                  "--workers": "worker processes", "--ray-address": "Ray cluster",
+                  "--jobs-dir": "finished training jobs are kept"}
     for option, words in documented.items():
         assert option in text and words in text, option
     assert "Budgets -- tiny: 20 demonstration episodes" in text
