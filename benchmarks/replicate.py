@@ -43,12 +43,20 @@ from subrational_gym.aggregate import aggregate
 from subrational_gym.evaluation import behaviour_summary
 from subrational_gym.inference import ActionCounts
 from subrational_gym.learners import generate_demonstrations, seed_everything, train
-from subrational_gym.learners.sweeps import EXECUTORS, Job, RunStore, execute, table_digest
+from subrational_gym.learners.sweeps import (
+    EXECUTORS,
+    Job,
+    RunStore,
+    SweepError,
+    execute,
+    table_digest,
+)
 from subrational_gym.policies import TabularPolicy
 from subrational_gym.studies import STUDIES, Study, Variant
 
 GAMES = tuple(STUDIES)
 IMITATION = ("bc", "distribution_matching", "gail", "airl")
+RL = ("ppo", "dqn")
 #: The learner of Coletta et al. 2024; its results decide each finding's verdict.
 PAPER_LEARNER = "distribution_matching"
 GAMMAS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
@@ -68,6 +76,7 @@ class Budget:
         perf_env_steps: Steps per env in the speed comparison with FrozenLake.
         hypothesis_sources: Whose choices the findings are judged on by structural fits
             (``llm_expert`` and learners; each costs seconds to a minute per game).
+        learners: The imitation learners and RL baselines trained.
     """
 
     n_episodes: int
@@ -76,6 +85,37 @@ class Budget:
     steps: Mapping[str, int | None]
     perf_env_steps: int
     hypothesis_sources: tuple[str, ...] = ("llm_expert", PAPER_LEARNER)
+    learners: tuple[str, ...] = (*IMITATION, *RL)
+
+    def seeds_of(self, learner: str) -> tuple[int, ...]:
+        """The seeds ``learner`` trains with (RL baselines: the first seed only)."""
+        if learner not in self.learners:
+            return ()
+        if learner in RL:
+            return self.seeds[:1]
+        if learner in ("gail", "airl"):
+            return tuple(s for s in self.seeds if s in self.adversarial_seeds)
+        return self.seeds
+
+    def restrict(self, *, learners: Sequence[str] | None = None,
+                 seeds: Sequence[int] | None = None) -> Budget:
+        """This budget over fewer learners or other seeds.
+
+        The adversarial seeds become the given seeds that the budget runs GAIL and AIRL
+        with, else the first given one.
+        """
+        learners = tuple(learners or self.learners)
+        unknown = sorted(set(learners) - set(IMITATION) - set(RL))
+        if unknown:
+            raise SweepError(f"unknown learners {unknown}; expected some of "
+                             f"{[*IMITATION, *RL]}")
+        new_seeds = tuple(seeds) if seeds else self.seeds
+        adversarial = tuple(s for s in new_seeds if s in self.adversarial_seeds) \
+            or new_seeds[:1]
+        sources = tuple(s for s in self.hypothesis_sources
+                        if s == "llm_expert" or s in learners)
+        return dataclasses.replace(self, learners=learners, seeds=new_seeds,
+                                   adversarial_seeds=adversarial, hypothesis_sources=sources)
 
 
 BUDGETS: dict[str, Budget] = {
@@ -110,6 +150,9 @@ class Args:
         out: Output folder.
         perf: Also run the performance benchmark.
         progress: Show progress bars.
+        personas: Personas to run (default: every persona of each game).
+        learners: Learners and RL baselines to train (default: all).
+        seeds: Seeds (default: the budget's).
         executor: Where training jobs run: ``local`` or ``ray``.
         workers: Local worker processes for training jobs (1: in this process).
         ray_address: Ray cluster to join (default ``$RAY_ADDRESS``, else a local one).
@@ -126,6 +169,9 @@ class Args:
     out: Path = Path("results")
     perf: bool = True
     progress: bool = True
+    personas: tuple[str, ...] | None = None
+    learners: tuple[str, ...] | None = None
+    seeds: tuple[int, ...] | None = None
     executor: str = "local"
     workers: int = 1
     ray_address: str | None = None
@@ -214,7 +260,10 @@ class Replication:
 
     def __init__(self, args: Args) -> None:
         self.args = args
-        self.budget = BUDGETS[args.budget]
+        self.budget = BUDGETS[args.budget].restrict(learners=args.learners, seeds=args.seeds)
+        #: Whose verdict is the headline: the paper's learner when it is trained.
+        self.main_source = (PAPER_LEARNER if PAPER_LEARNER in self.budget.learners
+                            else self.budget.hypothesis_sources[-1])
         self.studies: list[Study] = [STUDIES[g] for g in args.games]
         self.started = time.time()
         self.records: dict[str, Any] = {}
@@ -285,14 +334,14 @@ class Replication:
             jobs += [Job.imitate(alg, expert, n_episodes=self.budget.n_episodes, seed=seed,
                                  budget=self.budget.steps[alg], tags=tags)
                      for seed in self.budget.seeds for alg in IMITATION
-                     if alg not in ("gail", "airl") or seed in self.budget.adversarial_seeds]
+                     if seed in self.budget.seeds_of(alg)]
         for study in self.studies:
             for variant in study.variants:
-                jobs += [Job.reinforce(alg, study.env_id, seed=self.budget.seeds[0],
+                jobs += [Job.reinforce(alg, study.env_id, seed=seed,
                                        budget=self.budget.steps[alg],
                                        env_kwargs=dict(variant.env_kwargs), gamma=RL_GAMMA,
                                        tags={"game": study.game, "variant": variant.name})
-                         for alg in ("ppo", "dqn")]
+                         for alg in RL for seed in self.budget.seeds_of(alg)]
         return jobs
 
     def learned(self, study: Study, variant: Variant, persona: str,
@@ -372,12 +421,13 @@ class Replication:
         for study in self.studies:
             self.records[study.game] = {}
             for variant in study.variants:
+                personas = [p for p in study.persona_names
+                            if not self.args.personas or p in self.args.personas]
                 _log(f"[{study.game} / {variant.name}] tabulating personas: "
-                     + ", ".join(study.persona_names))
+                     + ", ".join(personas))
                 self.records[study.game][variant.name] = {
                     "env_id": study.env_id, "env_kwargs": dict(variant.env_kwargs),
-                    "personas": {p: self.tabulate(study, variant, p)
-                                 for p in study.persona_names}}
+                    "personas": {p: self.tabulate(study, variant, p) for p in personas}}
         records = self.train_all()
         self.job_counts = {"jobs": len(records), "reused": sum(r["reused"] for r in records)}
         for study in self.studies:
@@ -433,13 +483,13 @@ class Replication:
                             "interval": list(v.interval), "threshold": v.threshold,
                             "reasons": v.reasons, "seconds": time.perf_counter() - started,
                             **v.numbers}}
-        main = verdicts[PAPER_LEARNER]
+        main = verdicts[self.main_source]
         record = {"game": study.game, "finding": main["finding"] or study.criterion,
                   "reproduced": main["reproduced"], "numbers": main["numbers"],
-                  "criterion": main["criterion"], "learner": PAPER_LEARNER, "by_source": {
+                  "criterion": main["criterion"], "learner": self.main_source, "by_source": {
                       k: {"reproduced": v["reproduced"], "numbers": v["numbers"]}
                       for k, v in verdicts.items()}}
-        _log(f"[finding] {study.game}: {main['reproduced']} ({PAPER_LEARNER}); "
+        _log(f"[finding] {study.game}: {main['reproduced']} ({self.main_source}); "
              + ", ".join(f"{k}: {v['reproduced']}" for k, v in verdicts.items()))
         return record
 
@@ -477,10 +527,14 @@ class Replication:
         Only the seeds every persona trained on count.
         """
         runs = {p: self.seed_summaries.get((study.game, "plain", p, source), {})
-                for p in study.persona_names}
-        seeds = set.intersection(*(set(r) for r in runs.values()))
-        return {seed: {**{p: r[seed] for p, r in runs.items()},
-                       None: runs[study.default_persona][seed]} for seed in sorted(seeds)}
+                for p in self.records[study.game]["plain"]["personas"]}
+        seeds = set.intersection(*(set(r) for r in runs.values())) if runs else set()
+        out: dict[int, dict[str | None, Any]] = {}
+        for seed in sorted(seeds):
+            out[seed] = {p: r[seed] for p, r in runs.items()}
+            if study.default_persona in runs:
+                out[seed][None] = runs[study.default_persona][seed]
+        return out
 
     def fidelity(self) -> dict[str, Any]:
         """Human-fidelity score per game and overall for every policy family.
@@ -509,8 +563,9 @@ class Replication:
             base = rec["baselines"]
             sources[f"value_iteration(gamma={RL_GAMMA})"] = everyone(
                 base["value_iteration"][f"{RL_GAMMA:g}"])
-            sources["ppo"] = everyone(base["ppo"]["summary"])
-            sources["dqn"] = everyone(base["dqn"]["summary"])
+            for alg in RL:
+                if alg in base:
+                    sources[alg] = everyone(base[alg]["summary"])
             sources["chance: uniform random"] = everyone(chance)
             for name, summary in base["references"].items():
                 sources[f"theory: {name}"] = everyone(summary)
@@ -646,12 +701,12 @@ class Replication:
         stamp = finished.replace(":", "").replace("+0000", "Z")
         reporting.write_json(out / "runs" / f"replication_{stamp}.json", run)
         plots = reporting.replication_plots(self.records, out / "plots",
-                                            paper_learner=PAPER_LEARNER, rl_gamma=RL_GAMMA)
+                                            paper_learner=self.main_source, rl_gamma=RL_GAMMA)
         (out / "report.md").write_text(reporting.replication_report(
             summary, self.records, perf, plots, endpoint=endpoint,
-            sources=self.budget.hypothesis_sources, paper_learner=PAPER_LEARNER))
+            sources=self.budget.hypothesis_sources, paper_learner=self.main_source))
         _log(reporting.terminal_summary(summary, perf, endpoint=endpoint,
-                                        paper_learner=PAPER_LEARNER,
+                                        paper_learner=self.main_source,
                                         report=out / "report.md"))
         _log("")
         _log(card_md)
