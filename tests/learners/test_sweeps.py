@@ -1,4 +1,7 @@
-"""Sweeps: the same records under every executor, resumable, robust to a dead worker."""
+"""Sweeps: the same records in and out of process, resumable, robust to a dead worker.
+
+The same records on Ray: tests/learners/test_sweep_cli.py.
+"""
 
 from __future__ import annotations
 
@@ -30,21 +33,6 @@ def _grid(learners=("bc", "distribution_matching"), seeds=(0, 1), budget=30):
                         tags={"persona": persona})
             for persona, expert in experts.items() for alg in learners for seed in seeds]
     return jobs, {table_digest(e.probs): e.probs for e in experts.values()}
-
-
-@pytest.mark.slow
-def test_records_are_identical_under_ray(tmp_path):
-    ray = pytest.importorskip("ray")
-    jobs, tables = _grid()
-    local = execute(jobs, tables, RunStore(tmp_path / "local"), progress=False)
-    try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-        remote = execute(jobs, tables, RunStore(tmp_path / "ray"), executor="ray",
-                         progress=False)
-    finally:
-        ray.shutdown()
-    assert [comparable(r) for r in local] == [comparable(r) for r in remote]
-    assert all(r["worker"].split(":")[1] != str(os.getpid()) for r in remote)
 
 
 def test_a_finished_sweep_runs_nothing_again(tmp_path):

@@ -1,0 +1,365 @@
+"""Sweeps: the replication over a grid of models x personas x games x learners x seeds.
+
+Each model is tabulated once per persona and game state (answers are cached as they
+arrive), then every training job of the grid runs through one executor (``local``: a
+process pool on this machine; ``ray``: a Ray cluster) and is recorded under
+``OUT/jobs/`` keyed by a hash of its config, so a rerun skips finished jobs and the RL
+baselines, which do not depend on the model, are trained once for all models. The
+findings, model card and human fidelity of each model come from those records, written
+per model under ``OUT/<model>/``, and side by side in ``OUT/comparison.md`` (a table per
+game and a plot per game with one curve per model and persona).
+
+Run::
+
+    python -m benchmarks.sweep sweep.toml               # a config file
+    python -m benchmarks.sweep --games ultimatum --seeds 0 1 --dry-run   # flags alone
+    python -m benchmarks.sweep sweep.toml --executor ray --ray-address auto
+
+A config file (TOML) holds the same options as the flags (flags win)::
+
+    budget = "demo"
+    games = ["ultimatum"]
+    personas = ["fairness", "income"]
+    learners = ["bc", "distribution_matching"]
+    seeds = [0, 1]
+    executor = "local"
+    workers = 2
+    out = "results/sweep"
+
+    [[models]]                    # default: the embedded model
+    name = "gemma-3-270m"
+
+    [[models]]
+    name = "Qwen/Qwen2.5-7B-Instruct"
+    base_url = "http://gpu-host:8000/v1"
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import re
+import sys
+import time
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks import replicate, reporting
+from subrational_gym.learners.sweeps import EXECUTORS, SweepError
+from subrational_gym.studies import STUDIES
+
+#: Where the dry run reads measured seconds per training run and per model call.
+ESTIMATES = Path(__file__).resolve().parent.parent / "docs" / "latest-demo" / "perf.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """One model of the grid.
+
+    Attributes:
+        name: Model name at the endpoint (None: the embedded model, or
+            ``$SUBRATIONAL_LLM_MODEL``).
+        base_url: OpenAI-compatible endpoint (None: ``$OPENAI_BASE_URL`` or the embedded
+            server).
+    """
+
+    name: str | None = None
+    base_url: str | None = None
+
+    @property
+    def slug(self) -> str:
+        """A folder name for the model."""
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", self.name or "embedded").strip("_")
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepConfig:
+    """The grid and how to run it (see the module docstring for the file format)."""
+
+    models: tuple[ModelSpec, ...] = (ModelSpec(),)
+    budget: str = "demo"
+    games: tuple[str, ...] = tuple(STUDIES)
+    personas: tuple[str, ...] | None = None
+    learners: tuple[str, ...] = (*replicate.IMITATION, *replicate.RL)
+    seeds: tuple[int, ...] | None = None
+    mode: str = "score"
+    executor: str = "local"
+    workers: int = 1
+    ray_address: str | None = None
+    cache: Path | None = None
+    out: Path = Path("results/sweep")
+
+    def __post_init__(self) -> None:
+        checks = (("budget", [self.budget], replicate.BUDGETS),
+                  ("games", self.games, STUDIES),
+                  ("learners", self.learners, (*replicate.IMITATION, *replicate.RL)),
+                  ("executor", [self.executor], EXECUTORS),
+                  ("mode", [self.mode], ("score", "sample")))
+        for name, values, valid in checks:
+            bad = [v for v in values if v not in valid]
+            if bad:
+                raise SweepError(f"sweep {name} {bad} unknown; expected some of {list(valid)}")
+        if self.personas:
+            known = {p for g in self.games for p in STUDIES[g].persona_names}
+            bad = [p for p in self.personas if p not in known]
+            if bad:
+                raise SweepError(f"sweep personas {bad} are not personas of {list(self.games)}; "
+                                 f"expected some of {sorted(known)}")
+        if not self.models:
+            raise SweepError("a sweep needs at least one model; add a [[models]] table or "
+                             "--model")
+
+    def args_for(self, model: ModelSpec) -> replicate.Args:
+        """The replication arguments of one model of the grid."""
+        return replicate.Args(
+            budget=self.budget, games=self.games, model=model.name, base_url=model.base_url,
+            mode=self.mode, cache=self.cache, out=self.out / model.slug, perf=False,
+            progress=True, personas=self.personas, learners=self.learners, seeds=self.seeds,
+            executor=self.executor, workers=self.workers, ray_address=self.ray_address,
+            jobs_dir=self.out / "jobs")
+
+
+_FIELDS = {f.name for f in dataclasses.fields(SweepConfig)}
+
+
+def load_config(path: str | Path | None, overrides: Mapping[str, Any]) -> SweepConfig:
+    """A config from a TOML file (optional) with flag values on top."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError as err:
+            raise SweepError(f"sweep config {str(path)!r} does not exist; pass a TOML file "
+                             f"or use the flags alone") from err
+        except tomllib.TOMLDecodeError as err:
+            raise SweepError(f"sweep config {str(path)!r} is not valid TOML: {err}") from err
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = sorted(set(raw) - _FIELDS)
+    if unknown:
+        raise SweepError(f"unknown sweep options {unknown}; expected some of {sorted(_FIELDS)}")
+    models = raw.pop("models", None)
+    if models is not None:
+        bad = [m for m in models if not isinstance(m, Mapping) or set(m) - {"name", "base_url"}]
+        if bad:
+            raise SweepError(f"each model is a table with 'name' and optional 'base_url', "
+                             f"got {bad}")
+        raw["models"] = tuple(ModelSpec(m.get("name"), m.get("base_url")) for m in models)
+    for key in ("games", "personas", "learners", "seeds"):
+        if key in raw:
+            raw[key] = tuple(raw[key])
+    for key in ("out", "cache"):
+        if key in raw:
+            raw[key] = Path(raw[key])
+    return SweepConfig(**raw)
+
+
+# ------------------------------------------------------------------------ planning
+def plan(config: SweepConfig) -> list[dict[str, Any]]:
+    """Every training job of the grid (RL baselines once for all models)."""
+    budget = replicate.BUDGETS[config.budget].restrict(learners=config.learners,
+                                                      seeds=config.seeds)
+    rows = []
+    for game in config.games:
+        study = STUDIES[game]
+        personas = [p for p in study.persona_names
+                    if not config.personas or p in config.personas]
+        for variant in study.variants:
+            for model in config.models:
+                rows += [{"model": model.slug, "game": game, "variant": variant.name,
+                          "persona": p, "learner": alg, "seed": seed}
+                         for p in personas for alg in replicate.IMITATION
+                         for seed in budget.seeds_of(alg)]
+            rows += [{"model": "-", "game": game, "variant": variant.name, "persona": "-",
+                      "learner": alg, "seed": seed}
+                     for alg in replicate.RL for seed in budget.seeds_of(alg)]
+    return rows
+
+
+def decision_states(config: SweepConfig) -> int:
+    """Decision states to tabulate: every (model, persona, variant)."""
+    total = 0
+    for game in config.games:
+        study = STUDIES[game]
+        n_personas = sum(1 for p in study.persona_names
+                         if not config.personas or p in config.personas)
+        for variant in study.variants:
+            states = int(study.make_env(variant.name).tabular_model().decision_mask.sum())
+            total += states * n_personas * len(config.models)
+    return total
+
+
+def estimate(config: SweepConfig, jobs: Sequence[Mapping[str, Any]],
+             measured: Path = ESTIMATES) -> dict[str, Any]:
+    """Model calls and duration, from the seconds measured by the latest demo.
+
+    Training seconds per run are the demo's means (scaled by steps where the budgets
+    differ and both are set); the local executor divides them by its workers.
+    """
+    perf = json.loads(measured.read_text()) if measured.exists() else {}
+    per_run = {k: v["mean_seconds"] for k, v in
+               perf.get("learner_train_seconds", {}).get("value", {}).items()}
+    demo, mine = replicate.BUDGETS["demo"].steps, replicate.BUDGETS[config.budget].steps
+    train = 0.0
+    unknown = set()
+    for job in jobs:
+        alg = job["learner"]
+        if alg not in per_run:
+            unknown.add(alg)
+            continue
+        scale = (mine[alg] / demo[alg]) if mine[alg] and demo[alg] else 1.0
+        train += per_run[alg] * scale
+    states = decision_states(config)
+    calls_per_state = (perf.get("llm_calls_per_state", {}).get("score_mode", {})
+                       .get("value", 2.6) if config.mode == "score" else 10.0)
+    cold = perf.get("tabulate_all_games_one_persona", {})
+    per_call = cold["value"] / cold["model_calls"] if cold.get("model_calls") else 0.1
+    calls = states * calls_per_state
+    workers = config.workers if config.executor == "local" else 1
+    return {"jobs": len(jobs), "decision_states": states, "model_calls": round(calls),
+            "train_seconds": train / workers, "tabulate_seconds": calls * per_call,
+            "measured_from": str(measured) if perf else None,
+            "learners_without_timing": sorted(unknown)}
+
+
+def dry_run(config: SweepConfig) -> dict[str, Any]:
+    """Print the job list, model calls, training jobs and the estimated duration."""
+    jobs = plan(config)
+    est = estimate(config, jobs)
+    print(reporting.text_table(["model", "game", "variant", "persona", "learner", "seed"],
+                               [list(j.values()) for j in jobs]))
+    print(f"\n{est['jobs']} training jobs; {est['decision_states']} decision states to "
+          f"tabulate over {len(config.models)} model(s), about {est['model_calls']} model "
+          f"calls on a cold cache ({config.mode} mode; cached answers cost nothing)")
+    print(f"estimated duration: tabulation {est['tabulate_seconds']:.0f} s + training "
+          f"{est['train_seconds']:.0f} s with {config.executor}"
+          + (f" x{config.workers}" if config.executor == "local" else "")
+          + (f" (seconds per run measured in {est['measured_from']})"
+             if est["measured_from"] else " (no measured timings found)")
+          + "; jobs already recorded in the jobs folder are skipped")
+    return est
+
+
+# --------------------------------------------------------------------- comparison
+def comparison(summaries: Mapping[str, Mapping[str, Any]],
+               records: Mapping[str, Mapping[str, Any]], out: Path) -> str:
+    """Side-by-side Markdown of several models, with one plot per game."""
+    models = list(summaries)
+    lines = ["# Sweep: models side by side", "",
+             "Findings (verdict of the headline source, then the LLM expert's own) and "
+             "human fidelity (0 = chance, 1 = the human figures) of each model.", ""]
+    games = [g for g in STUDIES if any(g in r for r in records.values())]
+    rows = []
+    for game in games:
+        for m in models:
+            f = next((f for f in summaries[m]["findings"] if f["game"] == game), None)
+            fid = summaries[m]["fidelity"]["per_game"].get(game, {})
+            if f is None:
+                continue
+            rows.append([game, m, f"{f['reproduced']} ({f['learner']})",
+                         f["by_source"].get("llm_expert", {}).get("reproduced", "-"),
+                         fid.get("llm_expert"), fid.get(f["learner"])])
+    lines += [reporting.markdown_table(["game", "model", "verdict", "verdict (LLM)",
+                                        "fidelity: LLM", "fidelity: learned"], rows), ""]
+    rows = [[m, *(summaries[m]["fidelity"]["overall"].get(k)
+                  for k in ("llm_expert", "distribution_matching", "bc"))] for m in models]
+    lines += ["Overall human fidelity:", "",
+              reporting.markdown_table(["model", "LLM", "distribution matching", "BC"], rows),
+              ""]
+    styles = ("-", "--", ":", "-.")
+    for game in games:
+        curves: dict[str, Mapping[str, Any]] = {}
+        look: dict[str, dict[str, Any]] = {}
+        for i, m in enumerate(models):
+            personas = records[m].get(game, {}).get("plain", {}).get("personas", {})
+            for j, (persona, rec) in enumerate(personas.items()):
+                if "expert" in rec:
+                    label = f"{m}: {persona}"
+                    curves[label] = rec["expert"]
+                    look[label] = {"color": f"C{i}", "ls": styles[j % len(styles)]}
+        path = reporting.plot_behaviour(game, curves, out / "plots" / f"{game}.png",
+                                        styles=look,
+                                        title=f"{STUDIES[game].title}: LLM personas by model")
+        lines += [f"![{game}](plots/{path.name})", ""]
+    return "\n".join(lines)
+
+
+def run(config: SweepConfig) -> dict[str, Any]:
+    """Run the grid model by model (training through the shared jobs folder), then compare."""
+    started = time.time()
+    summaries, records = {}, {}
+    for model in config.models:
+        print(f"[sweep] model {model.slug}", flush=True)
+        rep = replicate.Replication(config.args_for(model))
+        summaries[model.slug] = rep.run()
+        records[model.slug] = rep.records
+    config.out.mkdir(parents=True, exist_ok=True)
+    (config.out / "comparison.md").write_text(comparison(summaries, records, config.out))
+    result = {"config": dataclasses.asdict(config), "wall_seconds": time.time() - started,
+              "models": {m: {"findings": s["findings"], "fidelity": s["fidelity"]}
+                         for m, s in summaries.items()}}
+    reporting.write_json(config.out / "comparison.json", result)
+    print(f"[sweep] {len(summaries)} model(s) in {result['wall_seconds']:.0f} s; comparison: "
+          f"{config.out / 'comparison.md'}", flush=True)
+    return result
+
+
+def parse_args(argv: Sequence[str] | None) -> tuple[SweepConfig, bool]:
+    """The command line: a config file and flags (flags win)."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.sweep",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("config", nargs="?", help="TOML config file (optional)")
+    parser.add_argument("--model", action="append", default=None, metavar="NAME[@URL]",
+                        help="a model of the grid, repeatable; NAME@URL names its endpoint "
+                             "(default: the embedded model)")
+    parser.add_argument("--budget", choices=sorted(replicate.BUDGETS), default=None,
+                        help="budget preset of the replication (default demo)")
+    parser.add_argument("--games", nargs="+", choices=list(STUDIES), default=None)
+    parser.add_argument("--personas", nargs="+", default=None,
+                        help="personas (default: every persona of each game)")
+    parser.add_argument("--learners", nargs="+", default=None,
+                        choices=[*replicate.IMITATION, *replicate.RL],
+                        help="learners and RL baselines (default: all)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=None,
+                        help="seeds (default: the budget's)")
+    parser.add_argument("--mode", choices=("score", "sample"), default=None)
+    parser.add_argument("--executor", choices=EXECUTORS, default=None,
+                        help="local (default: a process pool) or ray")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="local worker processes (default 1)")
+    parser.add_argument("--ray-address", default=None,
+                        help="Ray cluster to join (default $RAY_ADDRESS, else a local one)")
+    parser.add_argument("--cache", default=None, help="SQLite answer cache")
+    parser.add_argument("--out", default=None, help="output folder (default results/sweep)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the jobs, model calls and estimated duration; run nothing")
+    ns = parser.parse_args(argv)
+    models = None
+    if ns.model:
+        models = [dict(zip(("name", "base_url"), m.split("@", 1), strict=False))
+                  for m in ns.model]
+    overrides = {"models": models, "budget": ns.budget, "games": ns.games,
+                 "personas": ns.personas, "learners": ns.learners, "seeds": ns.seeds,
+                 "mode": ns.mode, "executor": ns.executor, "workers": ns.workers,
+                 "ray_address": ns.ray_address, "cache": ns.cache, "out": ns.out}
+    return load_config(ns.config, overrides), ns.dry_run
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run (or with ``--dry-run`` plan) a sweep from the command line."""
+    config, dry = parse_args(argv)
+    return dry_run(config) if dry else run(config)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except SweepError as err:
+        sys.exit(f"error: {err}")
+    except KeyboardInterrupt:
+        print("\ninterrupted: model answers are cached and finished training jobs are "
+              "recorded under <out>/jobs; run the same command again to resume.",
+              file=sys.stderr)
+        sys.exit(130)

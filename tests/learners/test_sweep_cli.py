@@ -1,0 +1,74 @@
+"""The sweep runner: config and flags, the dry run, and a tiny sweep under both executors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import sweep
+from subrational_gym.learners.sweeps import SweepError, comparable
+
+GRID = ["--games", "ultimatum", "--learners", "bc", "distribution_matching", "--seeds", "0",
+        "1", "--budget", "tiny"]
+
+
+def test_config_file_and_flags(tmp_path, capsys):
+    config = tmp_path / "sweep.toml"
+    config.write_text('budget = "tiny"\ngames = ["ultimatum"]\nseeds = [0, 1]\n'
+                      'learners = ["bc", "distribution_matching", "ppo"]\n'
+                      '[[models]]\nname = "a"\n[[models]]\nname = "b"\n'
+                      'base_url = "http://127.0.0.1:9/v1"\n')
+    est = sweep.main([str(config), "--dry-run"])
+    # 2 models x 2 personas x 2 learners x 2 seeds, and PPO once for all models.
+    assert est["jobs"] == 2 * 2 * 2 * 2 + 1
+    assert est["decision_states"] == 2 * 2 * 11
+    out = capsys.readouterr().out
+    assert "17 training jobs" in out and "estimated duration" in out
+    # Flags win over the file.
+    est = sweep.main([str(config), "--learners", "bc", "--model", "c", "--dry-run"])
+    assert est["jobs"] == 2 * 2
+    cfg, _ = sweep.parse_args([str(config), "--model", "m@http://h:1/v1"])
+    assert cfg.models == (sweep.ModelSpec("m", "http://h:1/v1"),)
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ("budgett = 'tiny'", "unknown sweep options \\['budgett'\\]"),
+    ("budget = ", "not valid TOML"),
+    ("games = ['ultimatum']\npersonas = ['child-4']", "child-4.*not personas of"),
+    ("learners = ['gial']", "learners \\['gial'\\] unknown"),
+    ("models = []", "at least one model"),
+])
+def test_bad_configs_name_the_value_and_the_fix(tmp_path, text, match):
+    config = tmp_path / "sweep.toml"
+    config.write_text(text)
+    with pytest.raises(SweepError, match=match):
+        sweep.main([str(config), "--dry-run"])
+
+
+@pytest.mark.llm
+@pytest.mark.slow
+def test_tiny_sweep_gives_the_same_records_locally_and_on_ray(tmp_path, monkeypatch):
+    ray = pytest.importorskip("ray")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("SUBRATIONAL_LLM_MODEL", raising=False)
+    cache = str(tmp_path / "answers.sqlite")
+    local = sweep.main([*GRID, "--out", str(tmp_path / "local"), "--cache", cache])
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        remote = sweep.main([*GRID, "--out", str(tmp_path / "ray"), "--cache", cache,
+                             "--executor", "ray"])
+    finally:
+        ray.shutdown()
+
+    def records(folder):
+        return {p.stem: comparable(json.loads(p.read_text()))
+                for p in sorted((tmp_path / folder / "jobs" / "jobs").glob("*.json"))}
+
+    def verdicts(result):
+        return [(f["reproduced"], f["numbers"].get("value"), f["numbers"].get("interval"))
+                for f in result["models"]["embedded"]["findings"]]
+
+    assert len(records("local")) == 8 and records("local") == records("ray")
+    assert verdicts(local) == verdicts(remote)
+    assert (tmp_path / "ray" / "comparison.md").read_text().count("ultimatum") >= 2
