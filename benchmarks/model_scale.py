@@ -224,6 +224,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(json.dumps(measure_in_child(json.loads(args.child))))
         return {}
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    load_before = os.getloadavg()
     baseline = args.baseline_tree.resolve() if args.baseline_tree else None
     rows = measure(TINY_CASES if args.tiny else CASES, trace=not args.no_tracemalloc,
                    baseline_tree=baseline, baseline_max_gib=args.baseline_max_gib)
@@ -233,7 +234,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "command": " ".join(["python -m benchmarks.model_scale",
                              *(sys.argv[1:] if argv is None else argv)]),
         "started_at": started, "commit": commit or None, "python": platform.python_version(),
-        "cpus": os.cpu_count(), "baseline_tree": None if baseline is None else str(baseline),
+        "cpus": os.cpu_count(),
+        # 1-, 5- and 15-minute load averages: other work sharing the machine slows timings.
+        "load_average_before": load_before, "load_average_after": os.getloadavg(),
+        "baseline_tree": None if baseline is None else str(baseline),
         "targets": {"seconds": TARGET_SECONDS, "megabytes": TARGET_MB},
         "stack_notes_dense": STACK_NOTES_DENSE, "cases": rows,
     }
