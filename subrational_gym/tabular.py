@@ -83,6 +83,7 @@ class SparseTransitions:
     _row: np.ndarray = field(init=False, repr=False)
     _ranges: dict[tuple[int, int], tuple[np.ndarray, ...]] = field(
         init=False, repr=False, default_factory=dict)
+    _cached_entries: list[int] = field(init=False, repr=False, default_factory=lambda: [0])
 
     def __post_init__(self) -> None:
         n_rows = self.n_states * self.n_actions
@@ -179,10 +180,18 @@ class SparseTransitions:
         if cached is None:
             r0, r1 = lo * self.n_actions, hi * self.n_actions
             e0, e1 = int(self.indptr[r0]), int(self.indptr[r1])
-            rows = self._row[e0:e1] - r0
-            rows.setflags(write=False)
+            rows = self._row[e0:e1]
+            if r0:
+                rows = rows - r0
+                rows.setflags(write=False)
             cached = (self.next_state[e0:e1], self.probability[e0:e1], rows, r1 - r0)
+            # The time steps are disjoint ranges: the planners' cache never holds more than
+            # the entries once. Arbitrary ranges could: start over past twice that.
+            if self._cached_entries[0] + e1 - e0 > 2 * self.nnz + 1024:
+                self._ranges.clear()
+                self._cached_entries[0] = 0
             self._ranges[(lo, hi)] = cached
+            self._cached_entries[0] += e1 - e0
         return cached
 
 

@@ -385,3 +385,16 @@ def test_largest_models_fit_in_a_small_address_space():
     # One treat now beats two discounted over 10,000 minutes (2 * 0.999**10000 < 1).
     assert marsh == ["20001", "1.0", "1.0"]
     assert proc[0] == "2191" and proc[2] == "1.0"
+
+
+def test_range_cache_stays_linear():
+    """The planners' per-time-step cache holds each entry once; arbitrary ranges are capped."""
+    model = make_env(MARSH, wait_minutes=200).tabular_model()
+    sp = model.sparse_transitions
+    value_iteration(model, 0.9)
+    assert sum(len(c[0]) for c in sp._ranges.values()) <= sp.nnz
+    v = np.arange(model.n_states, dtype=float)
+    for lo in range(model.n_states - 1):  # overlapping ranges: quadratic if all were kept
+        np.testing.assert_allclose(sp.expected(v, slice(lo, model.n_states)),
+                                   sp.expected(v)[lo:], rtol=0, atol=0)
+    assert sum(len(c[0]) for c in sp._ranges.values()) <= 2 * sp.nnz + 1024
