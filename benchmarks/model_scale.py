@@ -160,6 +160,10 @@ def measure(cases: list[tuple[str, str, dict[str, Any], bool]], *, trace: bool =
             else:
                 row["baseline"] = {"skipped": f"dense matrix {row['dense_matrix_gib']:.1f} GiB "
                                               f"> --baseline-max-gib {baseline_max_gib}"}
+            if "start_value" in row["baseline"]:
+                # The same optimum from both models (value of the start distribution).
+                row["same_start_value"] = abs(row["baseline"]["start_value"]
+                                              - row["sparse"]["start_value"]) <= 1e-9
         sp = row["sparse"]
         if "error" not in sp:
             row["meets_target"] = (sp["build_and_solve_s"] < TARGET_SECONDS
