@@ -2,9 +2,10 @@
 
 Run: ``python -m benchmarks.model_scale``; prints a Markdown table and writes
 ``results/model_scale.json`` and ``results/model_scale.md``. Each case runs in a fresh
-subprocess, so its peak resident memory (``ru_maxrss``) is its own: the figure includes
-the interpreter and the imports (numpy, scipy, gymnasium), reported alone as
-``imports_rss_mib``. A second subprocess per case measures the peak of the memory
+subprocess, so its peak resident memory is its own (``VmHWM`` of ``/proc/self/status``
+on Linux: ``ru_maxrss`` would report the parent's peak when the parent is larger, as under
+pytest); the figure includes the interpreter and the imports (numpy, gymnasium),
+reported alone as ``imports_rss_mib``. A second subprocess per case measures the peak of the memory
 Python and numpy allocate (``tracemalloc``) over the build and value iteration; its
 times are not used (tracing slows allocation). ``--baseline-tree DIR`` measures the
 code in ``DIR`` as well (for example ``git archive 5037a35 | tar -x -C DIR``: the dense
@@ -78,7 +79,14 @@ def measure_in_child(spec: dict[str, Any]) -> dict[str, Any]:
     from subrational_gym.planning import value_iteration
 
     def rss_mib() -> float:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # Peak resident memory of this process's own address space. After fork and exec
+        # Linux's ru_maxrss keeps the parent's peak if it was higher; VmHWM does not.
+        try:
+            status = Path("/proc/self/status").read_text()
+        except OSError:
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        line = next(x for x in status.splitlines() if x.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024  # kB
 
     out: dict[str, Any] = {"code": str(Path(subrational_gym.__file__).parent),
                            "imports_rss_mib": rss_mib()}

@@ -61,3 +61,16 @@ def test_model_scale_smoke(tmp_path):
         assert sparse["tracemalloc_peak_mib"] > 0
         assert row["meets_target"]
     assert out.with_suffix(".md").read_text().startswith("| case |")
+
+
+def test_model_scale_memory_is_the_childs_own():
+    """A large parent does not inflate a case's peak memory (ru_maxrss after fork would)."""
+    import numpy as np
+
+    from benchmarks import model_scale
+
+    ballast = np.ones(400 * 2**20 // 8)  # 400 MiB resident in this process
+    row = model_scale.run_case(model_scale.ROOT, "Subrational/Marshmallow-v0",
+                               {"wait_minutes": 20}, trace=False, extras=False)
+    assert ballast[-1] == 1.0
+    assert 0 < row["imports_rss_mib"] <= row["peak_rss_mib"] < 200, row
