@@ -87,9 +87,10 @@ class SparseTransitions:
 
     def __post_init__(self) -> None:
         n_rows = self.n_states * self.n_actions
-        indptr = np.asarray(self.indptr, dtype=np.int64)
-        nxt = np.asarray(self.next_state, dtype=np.int64)
-        prob = np.asarray(self.probability, dtype=np.float64)
+        # Own read-only copies: the caller's arrays stay writable and cannot change these.
+        indptr = np.array(self.indptr, dtype=np.int64)
+        nxt = np.array(self.next_state, dtype=np.int64)
+        prob = np.array(self.probability, dtype=np.float64)
         if indptr.shape != (n_rows + 1,) or indptr[0] != 0 or (np.diff(indptr) < 0).any():
             raise ValueError(
                 f"indptr must be a non-decreasing array of {n_rows + 1} offsets starting at 0 "

@@ -30,7 +30,7 @@ from subrational_gym.planning import (
     softmax_choice,
     value_iteration,
 )
-from subrational_gym.tabular import DENSE_LIMIT_BYTES, TabularModel, Transition
+from subrational_gym.tabular import DENSE_LIMIT_BYTES, SparseTransitions, TabularModel, Transition
 
 ROOT = Path(__file__).resolve().parents[1]
 STORED = json.loads((ROOT / "tests" / "data" / "pre_sparse_reference.json").read_text())
@@ -422,3 +422,20 @@ def test_range_cache_stays_linear():
         np.testing.assert_allclose(sp.expected(v, slice(lo, model.n_states)),
                                    sp.expected(v)[lo:], rtol=0, atol=0)
     assert sum(len(c[0]) for c in sp._ranges.values()) <= 2 * sp.nnz + 1024
+
+
+def test_sparse_transitions_validate_their_arrays():
+    indptr, nxt, prob = np.array([0, 1, 1, 1, 1]), np.array([1]), np.array([1.0])
+    sp = SparseTransitions(n_states=2, n_actions=2, indptr=indptr, next_state=nxt,
+                           probability=prob)
+    nxt[0] = 0  # the caller's arrays stay theirs
+    assert sp.successors(0, 0)[0].tolist() == [1]
+    with pytest.raises(ValueError, match="5 offsets"):
+        SparseTransitions(n_states=2, n_actions=2, indptr=indptr[:-1], next_state=nxt,
+                          probability=prob)
+    with pytest.raises(ValueError, match="index the 2 states"):
+        SparseTransitions(n_states=2, n_actions=2, indptr=indptr, next_state=np.array([2]),
+                          probability=prob)
+    with pytest.raises(ValueError, match="1 entries"):
+        SparseTransitions(n_states=2, n_actions=2, indptr=indptr, next_state=nxt,
+                          probability=np.array([0.5, 0.5]))
