@@ -16,13 +16,14 @@ from __future__ import annotations
 from subrational_gym.core import SubrationalEnv
 from subrational_gym.errors import (
     InvalidActionError,
+    ModelTooLargeError,
     ParameterError,
     ResetNeededError,
     SubrationalError,
     UnknownObservationError,
 )
 from subrational_gym.registration import ENV_IDS, register_envs
-from subrational_gym.tabular import TabularModel, Transition
+from subrational_gym.tabular import SparseTransitions, TabularModel, Transition
 
 register_envs()
 
@@ -31,8 +32,10 @@ __version__ = "0.1.0"
 __all__ = [
     "ENV_IDS",
     "InvalidActionError",
+    "ModelTooLargeError",
     "ParameterError",
     "ResetNeededError",
+    "SparseTransitions",
     "SubrationalEnv",
     "SubrationalError",
     "TabularModel",

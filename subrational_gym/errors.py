@@ -26,3 +26,11 @@ class ResetNeededError(SubrationalError, RuntimeError):
 
 class UnknownObservationError(SubrationalError, ValueError):
     """An observation does not belong to any reachable state of the game."""
+
+
+class ModelTooLargeError(SubrationalError, MemoryError):
+    """A dense view of a tabular model was asked for above the size limit.
+
+    The model itself is sparse and linear in the number of states; only the dense
+    ``(n_states, n_actions, n_states)`` view is refused, before it exhausts memory.
+    """

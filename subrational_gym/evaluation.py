@@ -49,9 +49,9 @@ def state_occupancy(model: TabularModel, probs: np.ndarray) -> np.ndarray:
     """Probability that an episode visits each state (each state has one time step)."""
     probs = _check_probs(model, probs)
     occ = np.array(model.initial_distribution, dtype=np.float64)
-    p = model.transition_matrix
+    p = model.sparse_transitions
     for block in reversed(layers(model)):  # earliest time step first
-        occ += occ[block] @ np.einsum("sa,san->sn", probs[block], p[block])
+        p.propagate(occ[block, None] * probs[block], block, occ)
     return occ
 
 

@@ -1,7 +1,9 @@
 """Exact dynamic programming on a :class:`~subrational_gym.tabular.TabularModel`.
 
 States are sorted by time step and every transition moves forward in time, so one
-backward sweep over the state indices solves a finite-horizon problem exactly.
+backward sweep over the state indices solves a finite-horizon problem exactly. The
+sweeps use the model's sparse transitions: time and memory are linear in states x
+actions x successors.
 """
 
 from __future__ import annotations
@@ -75,12 +77,10 @@ def layers(model: TabularModel) -> list[slice]:
     cached = _LAYERS.get(model)
     if cached is not None:
         return cached
-    times = model.times
-    out = []
-    for t in range(model.horizon - 1, -1, -1):
-        lo, hi = np.searchsorted(times, t, "left"), np.searchsorted(times, t, "right")
-        if hi > lo:
-            out.append(slice(int(lo), int(hi)))
+    steps = np.arange(model.horizon - 1, -1, -1)
+    lo = np.searchsorted(model.times, steps, "left").tolist()
+    hi = np.searchsorted(model.times, steps, "right").tolist()
+    out = [slice(a, b) for a, b in zip(lo, hi, strict=True) if b > a]
     _LAYERS[model] = out
     return out
 
@@ -93,11 +93,11 @@ def _backward_sweep(
 ) -> Values:
     """One backward pass by time step: ``q = r + gamma * P v``, then ``v = state_value(q)``."""
     gamma = check_real("gamma", gamma, low=0.0, high=1.0)
-    p, r = model.transition_matrix, model.reward_matrix
+    p, r = model.sparse_transitions, model.reward_matrix
     v = np.zeros(model.n_states)
     q = np.zeros((model.n_states, model.n_actions))
     for block in layers(model):
-        q[block] = r[block] + gamma * (p[block] @ v)
+        q[block] = r[block] + gamma * p.expected(v, block)
         v[block] = state_value(block, q[block])
     return Values(q=q, v=v)
 
@@ -123,7 +123,7 @@ def quasi_hyperbolic(
     """
     beta = check_real("beta", beta, low=0.0, high=1.0)
     delta = check_real("delta", delta, low=0.0, high=1.0)
-    p, r = model.transition_matrix, model.reward_matrix
+    p, r = model.sparse_transitions, model.reward_matrix
     n = model.n_states
     q = np.zeros((n, model.n_actions))
     probs = np.full((n, model.n_actions), 1.0 / model.n_actions)
@@ -131,9 +131,9 @@ def quasi_hyperbolic(
     believed = value_iteration(model, delta).v if not sophisticated else None
     for block in layers(model):
         future = believed if believed is not None else w
-        q[block] = r[block] + beta * delta * (p[block] @ future)
+        q[block] = r[block] + beta * delta * p.expected(future, block)
         probs[block] = softmax_choice(q[block], temperature)
-        w[block] = (probs[block] * (r[block] + delta * (p[block] @ w))).sum(axis=1)
+        w[block] = (probs[block] * (r[block] + delta * p.expected(w, block))).sum(axis=1)
     return Values(q=q, v=w), probs
 
 

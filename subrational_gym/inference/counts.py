@@ -316,7 +316,8 @@ class ActionCounts:
         start = model.initial_distribution
         arrivals += rng.multinomial(n, start / start.sum())
         counts = np.zeros((model.n_states, model.n_actions))
-        p = model.transition_matrix
+        p = model.sparse_transitions
+        last = model.n_states - 1
         for block in reversed(layers(model)):  # earliest time step first
             for s in range(block.start, block.stop):
                 if arrivals[s] == 0:
@@ -324,8 +325,18 @@ class ActionCounts:
                 acts = rng.multinomial(arrivals[s], probs[s])
                 counts[s] = acts
                 for a in np.flatnonzero(acts):
-                    nxt = p[s, a]
-                    arrivals += rng.multinomial(acts[a], nxt / nxt.sum())
+                    nxt, prob = p.successors(s, a)
+                    # Over a full row of next states the last successor is drawn by a
+                    # binomial unless it is the last state; a zero-probability pad keeps
+                    # that random stream, so seeded counts are those of a dense row.
+                    padded = nxt[-1] != last
+                    if padded:
+                        prob = np.append(prob, 0.0)
+                    split = rng.multinomial(acts[a], prob / prob.sum())
+                    if padded:  # a draw left on the pad by rounding is the last successor's
+                        split[-2] += split[-1]
+                        split = split[:-1]
+                    arrivals[nxt] += split
         return cls(model.env_id, dict(model.env_kwargs), counts,
                    _make_game(model.env_id, model.env_kwargs))
 

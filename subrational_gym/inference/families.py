@@ -196,7 +196,7 @@ def _beta_delta(sophisticated: bool) -> Any:
             # (quasi_hyperbolic's naive branch, restricted to the decision states).
             believed = value_iteration(model, params["delta"]).v
             return model.reward_matrix[dec] + params["beta"] * params["delta"] * (
-                model.transition_matrix[dec] @ believed)
+                model.sparse_transitions.expected(believed)[dec])
         values, _ = quasi_hyperbolic(counts.model, beta=params["beta"], delta=params["delta"],
                                      sophisticated=sophisticated,
                                      temperature=params["temperature"])
