@@ -140,3 +140,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def check_card(card: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each planted parameter against the model card's fitted interval.
+
+    Args:
+        card: ``results/model_card.json`` of a replication against the planted endpoint.
+
+    Returns:
+        One row per (game, variant, persona, parameter): the planted family and value, the
+        card's best family, its interval (None where the best family does not have the
+        parameter) and ``inside``.
+    """
+    rows = []
+    for entry in card["personas"]:
+        family, params = PLANTED[(entry["game"], entry["persona"])]
+        for name, value in params.items():
+            ci = entry["ci"].get(name)
+            rows.append({"game": entry["game"], "variant": entry["variant"],
+                         "persona": entry["persona"], "planted_family": family,
+                         "best_family": entry["best_family"], "parameter": name,
+                         "planted": value, "interval": ci,
+                         "inside": ci is not None and ci[0] <= value <= ci[1]})
+    return rows

@@ -73,3 +73,19 @@ def test_fits_recover_the_planted_parameters(planted, key):
     for name, value in params.items():
         assert result.covers(name, value), (name, value, result.ci[name])
         assert result.params[name] == pytest.approx(value, abs=0.01), name
+
+
+def test_check_card_compares_planted_values_with_the_card(planted):
+    """The check passes on a card fitted to the planted ultimatum personas, fails when a
+    card's interval misses the planted value."""
+    from llm_experts.planted import check_card
+    from subrational_gym.model_card import card_entry
+
+    entries = [card_entry(ActionCounts.from_policy(planted[("ultimatum", p)], 500),
+                          variant="plain", persona=p).to_dict() for p in ("fairness", "income")]
+    rows = check_card({"personas": entries})
+    assert {r["parameter"] for r in rows} == {"alpha", "beta", "temperature"}
+    assert all(r["inside"] for r in rows), rows
+    entries[0]["ci"]["alpha"] = [0.0, 0.5]  # a card that missed the planted envy of 0.85
+    assert not next(r for r in check_card({"personas": entries})
+                    if r["parameter"] == "alpha")["inside"]
