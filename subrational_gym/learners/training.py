@@ -42,7 +42,6 @@ from imitation.algorithms import bc
 from imitation.algorithms.adversarial.airl import AIRL
 from imitation.algorithms.adversarial.gail import GAIL
 from imitation.data import rollout
-from imitation.data.wrappers import RolloutInfoWrapper
 from imitation.rewards.reward_nets import BasicRewardNet, BasicShapedRewardNet, RewardNet
 from imitation.util import logger as imit_logger
 from imitation.util import networks
@@ -50,13 +49,14 @@ from imitation.util.networks import RunningNorm
 from stable_baselines3 import DQN, PPO
 from stable_baselines3.common import logger as sb_logger
 from stable_baselines3.common.policies import ActorCriticPolicy
-from stable_baselines3.common.vec_env import DummyVecEnv
 
 from subrational_gym import make_env
+from subrational_gym.core import SubrationalEnv
 from subrational_gym.learners.demonstrations import action_counts, empirical_policy
 from subrational_gym.learners.errors import LearnerError
 from subrational_gym.learners.features import FeatureMap, check_trajectories
 from subrational_gym.learners.seeding import seed_everything
+from subrational_gym.learners.vec_env import SubrationalVecEnv
 from subrational_gym.planning import softmax_choice, value_iteration
 from subrational_gym.policies import TabularPolicy
 from subrational_gym.tabular import TabularModel
@@ -311,7 +311,7 @@ def train(
     # it reports is not the trained network's own (the adversarial learners' iterate
     # average, see _train_adversarial).
     trained, losses, *reported = _TRAINERS[algorithm](
-        model=model, env_id=env_id, env_kwargs=kwargs, features=features, demos=demos,
+        model=model, game=game, features=features, demos=demos,
         rng=rng, seed=int(seed), budget=budget, hp=hp,
     )
     seconds = time.perf_counter() - start
@@ -430,14 +430,14 @@ def _actor_critic(features: FeatureMap, model: TabularModel, hp: Mapping[str, An
     )
 
 
-def _make_venv(env_id: str, env_kwargs: Mapping[str, Any], features: FeatureMap, n_envs: int,
-               seed: int) -> DummyVecEnv:
-    def make() -> gym.Env:
-        return RolloutInfoWrapper(features.wrap(gym.make(env_id, **env_kwargs)))
-
-    venv = DummyVecEnv([make for _ in range(int(n_envs))])
-    venv.seed(seed)
-    return venv
+def _make_venv(game: SubrationalEnv, features: FeatureMap, n_envs: int,
+               seed: int) -> SubrationalVecEnv:
+    # The copies step together in numpy instead of one Python env each (speed:
+    # benchmarks/env_speed.py). One copy seeded with ``seed`` replays the episodes of the
+    # DummyVecEnv of the single env used before; more copies draw other (equally
+    # distributed) episodes from one generator, so runs stay reproducible from ``seed``.
+    return SubrationalVecEnv(game, int(n_envs), features=features, rollout_info=False,
+                             seed=seed)
 
 
 def _train_bc(*, model: TabularModel, features: FeatureMap, demos: list[Any],
@@ -559,11 +559,11 @@ class _DetachingBCLogger(bc.BCLogger):
         super().log_batch(batch_num, batch_size, num_samples_so_far, detached, rollout_stats)
 
 
-def _train_adversarial(algorithm: str, *, model: TabularModel, env_id: str,
-                       env_kwargs: Mapping[str, Any], features: FeatureMap, demos: list[Any],
+def _train_adversarial(algorithm: str, *, model: TabularModel, game: SubrationalEnv,
+                       features: FeatureMap, demos: list[Any],
                        seed: int, budget: int, hp: Mapping[str, Any],
                        **_: Any) -> tuple[Any, dict[str, float]]:
-    venv = _make_venv(env_id, env_kwargs, features, hp["n_envs"], seed)
+    venv = _make_venv(game, features, hp["n_envs"], seed)
     featured = features.transform_trajectories(demos)
     n_transitions = sum(len(t.acts) for t in featured)
     generator = PPO(
@@ -639,14 +639,14 @@ def _train_adversarial(algorithm: str, *, model: TabularModel, env_id: str,
     return generator, losses, total / (n_rounds - first_averaged)
 
 
-def _train_rl(algorithm: str, *, model: TabularModel, env_id: str,
-              env_kwargs: Mapping[str, Any], features: FeatureMap, seed: int, budget: int,
+def _train_rl(algorithm: str, *, model: TabularModel, game: SubrationalEnv,
+              features: FeatureMap, seed: int, budget: int,
               hp: Mapping[str, Any], **_: Any) -> tuple[Any, dict[str, float]]:
     with tempfile.TemporaryDirectory() as folder:
         memory = _MemoryWriter()
         logger = sb_logger.Logger(folder=folder, output_formats=[memory])
         if algorithm == "ppo":
-            venv = _make_venv(env_id, env_kwargs, features, hp["n_envs"], seed)
+            venv = _make_venv(game, features, hp["n_envs"], seed)
             agent: Any = PPO(
                 "MlpPolicy", venv, n_steps=int(hp["n_steps"]),
                 batch_size=int(hp["batch_size"]), n_epochs=int(hp["n_epochs"]),
@@ -657,7 +657,7 @@ def _train_rl(algorithm: str, *, model: TabularModel, env_id: str,
                 policy_kwargs={"net_arch": list(hp["net_arch"])}, seed=seed, device="cpu",
             )
         else:
-            venv = _make_venv(env_id, env_kwargs, features, 1, seed)
+            venv = _make_venv(game, features, 1, seed)
             agent = DQN(
                 "MlpPolicy", venv, learning_rate=float(hp["learning_rate"]),
                 buffer_size=int(hp["buffer_size"]), learning_starts=int(hp["learning_starts"]),
