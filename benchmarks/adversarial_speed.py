@@ -1,0 +1,131 @@
+"""GAIL and AIRL wall time per run: generator on DummyVecEnv (before) or the batched env (after).
+
+For each expert of ``benchmarks/learner_fidelity.py`` (the stochastic ones by default)
+and each seed, the expert's demonstrations (``--episodes``) are generated once; GAIL
+and AIRL then train on them at their default budget (100k generator steps, 8 copies)
+twice, with ``venv="dummy"`` (SB3's ``DummyVecEnv`` of single envs, what the learners
+used before the batched env) and ``venv="batched"``
+(:class:`~subrational_gym.learners.SubrationalVecEnv`), one after the other, in the
+same process. Reported per run: ``train_seconds`` (the learner's own timing: the
+adversarial training loop, generator and discriminator), the speed-up, and the exact
+visit-weighted total variation to the expert (the two venvs draw different episodes,
+so the policies differ; the distance shows they learn equally well).
+
+    python -m benchmarks.adversarial_speed                     # 5 experts, seed 0
+    python -m benchmarks.adversarial_speed --tiny --out /tmp/a.json   # smoke test
+
+Writes ``results/adversarial_speed.json`` (and ``.md`` beside it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from benchmarks.learner_fidelity import EXPERTS  # noqa: E402
+from subrational_gym import make_env  # noqa: E402
+from subrational_gym.evaluation import total_variation  # noqa: E402
+from subrational_gym.learners import (  # noqa: E402
+    SMOKE_BUDGETS,
+    generate_demonstrations,
+    train,
+)
+
+STOCHASTIC = [e.game for e in EXPERTS if not e.game.endswith("_t0")]
+ALGORITHMS = ("gail", "airl")
+
+
+def run_one(game: str, seed: int, algorithms: Sequence[str], episodes: int,
+            tiny: bool) -> list[dict[str, Any]]:
+    """Both venvs for every algorithm on one expert's demonstrations with one seed."""
+    cfg = next(e for e in EXPERTS if e.game == game)
+    env = make_env(cfg.env_id, **cfg.env_kwargs)
+    model = env.tabular_model()
+    expert = cfg.make(env)
+    demos = generate_demonstrations(expert, cfg.env_id, episodes, seed=seed,
+                                    env_kwargs=cfg.env_kwargs)
+    records = []
+    for algorithm in algorithms:
+        extra = dict(SMOKE_BUDGETS[algorithm]) if tiny else {}
+        row: dict[str, Any] = {"game": game, "env_id": cfg.env_id, "expert": cfg.name,
+                               "algorithm": algorithm, "seed": seed, "n_episodes": episodes,
+                               "tiny": bool(tiny)}
+        for venv in ("dummy", "batched"):  # before, then after
+            start = time.perf_counter()
+            result = train(algorithm, demos, cfg.env_id, env_kwargs=cfg.env_kwargs, seed=seed,
+                           venv=venv, **extra)
+            wall = time.perf_counter() - start
+            row[venv] = {"train_seconds": result.record.train_seconds, "wall_seconds": wall,
+                         "tv_mean": total_variation(model, expert, result.policy).mean}
+            row["budget"] = result.record.budget
+            row["n_envs"] = result.record.hyperparameters["n_envs"]
+        row["speedup"] = row["dummy"]["train_seconds"] / row["batched"]["train_seconds"]
+        records.append(row)
+        print(f"  {game:28s} seed {seed} {algorithm}: dummy {row['dummy']['train_seconds']:.1f} s"
+              f" (tv {row['dummy']['tv_mean']:.3f}), batched "
+              f"{row['batched']['train_seconds']:.1f} s (tv {row['batched']['tv_mean']:.3f}), "
+              f"x{row['speedup']:.2f}", file=sys.stderr, flush=True)
+    return records
+
+
+def markdown(records: Sequence[dict[str, Any]]) -> str:
+    """The records as a Markdown table."""
+    lines = ["| expert | algorithm | seed | DummyVecEnv s | batched s | speed-up | "
+             "TV DummyVecEnv | TV batched |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in records:
+        lines.append(
+            f"| {r['game']} | {r['algorithm']} | {r['seed']} | "
+            f"{r['dummy']['train_seconds']:.1f} | {r['batched']['train_seconds']:.1f} | "
+            f"{r['speedup']:.2f} | {r['dummy']['tv_mean']:.3f} | {r['batched']['tv_mean']:.3f} |")
+    for algorithm in dict.fromkeys(r["algorithm"] for r in records):
+        rows = [r for r in records if r["algorithm"] == algorithm]
+        before = sum(r["dummy"]["train_seconds"] for r in rows)
+        after = sum(r["batched"]["train_seconds"] for r in rows)
+        lines.append(f"| all ({len(rows)} runs) | {algorithm} | | {before:.1f} | {after:.1f} | "
+                     f"{before / after:.2f} | | |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--games", nargs="+", default=STOCHASTIC,
+                        choices=[e.game for e in EXPERTS], help="experts to imitate")
+    parser.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS),
+                        choices=list(ALGORITHMS))
+    parser.add_argument("--episodes", type=int, default=500, help="demonstration episodes")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--tiny", action="store_true",
+                        help="tiny budgets (a smoke test; the numbers mean nothing)")
+    parser.add_argument("--out", type=Path, default=Path("results/adversarial_speed.json"))
+    args = parser.parse_args(argv)
+    load = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    started = time.perf_counter()
+    records = [r for game in args.games for seed in args.seeds
+               for r in run_one(game, seed, args.algorithms, args.episodes, args.tiny)]
+    result = {
+        "config": {"games": list(args.games), "algorithms": list(args.algorithms),
+                   "episodes": args.episodes, "seeds": list(args.seeds), "tiny": args.tiny,
+                   "cpu_count": os.cpu_count(), "load_average_before": load,
+                   "load_average_after": (list(os.getloadavg())
+                                          if hasattr(os, "getloadavg") else None)},
+        "records": records,
+        "wall_seconds": time.perf_counter() - started,
+    }
+    text = markdown(records)
+    print(text, end="")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    args.out.with_suffix(".md").write_text(text)
+    return result
+
+
+if __name__ == "__main__":
+    main()
