@@ -12,8 +12,11 @@ Two measurements, in the same run:
   copies N, SB3's ``DummyVecEnv`` of N ``gym.make`` envs against the batched
   :class:`~subrational_gym.learners.SubrationalVecEnv` with N copies, like for like:
   both plain, and both with imitation's rollout infos (``RolloutInfoWrapper`` on
-  each env / ``rollout_info=True``), plus the Gymnasium ``SubrationalVectorEnv``
-  (what ``gym.make_vec`` returns on Gymnasium 1.x). Each is stepped ``--vec-steps``
+  each env / ``rollout_info=True``), and the Gymnasium ``SubrationalVectorEnv`` (what
+  ``gym.make_vec`` returns on Gymnasium 1.x) against Gymnasium's ``SyncVectorEnv`` of
+  N ``gym.make`` envs (both with the game's infos and the installed Gymnasium's
+  default autoreset mode: next-step on 1.x, where an episode's end costs a step of its
+  own, same-step on 0.29). Each is stepped ``--vec-steps``
   env steps (``vec_steps // N`` batched steps) with the same random actions, drawn up
   front; the ratio is the batched env's steps/s over DummyVecEnv's at the same N. The
   single env's rate is repeated there for reference.
@@ -105,8 +108,11 @@ def measure_vectorised(steps: int, sizes: Sequence[int] = SIZES, *, games: Seque
     Returns:
         ``{env_id: {"single_env_steps_per_second": ..., "by_num_envs": {N: record}}}``,
         each record with the steps/s of ``dummy_vec_env``, ``subrational_vec_env``,
-        ``dummy_vec_env_rollout_info``, ``subrational_vec_env_rollout_info`` and
-        ``gymnasium_vector_env``, and their ``ratio...`` to the DummyVecEnv alike.
+        ``dummy_vec_env_rollout_info``, ``subrational_vec_env_rollout_info``,
+        ``sync_vector_env`` and ``gymnasium_vector_env``, and the ratios of the
+        batched envs to their like: ``ratio`` (to ``dummy_vec_env``),
+        ``ratio_rollout_info`` and ``ratio_gymnasium_vector_env`` (to Gymnasium's
+        ``SyncVectorEnv``, same autoreset mode and infos).
     """
     out: dict[str, Any] = {}
     for env_id in games:
@@ -125,7 +131,8 @@ def measure_vectorised(steps: int, sizes: Sequence[int] = SIZES, *, games: Seque
             row["ratio"] = row["subrational_vec_env"] / row["dummy_vec_env"]
             row["ratio_rollout_info"] = (row["subrational_vec_env_rollout_info"]
                                          / row["dummy_vec_env_rollout_info"])
-            row["ratio_gymnasium_vector_env"] = row["gymnasium_vector_env"] / row["dummy_vec_env"]
+            row["ratio_gymnasium_vector_env"] = (row["gymnasium_vector_env"]
+                                                 / row["sync_vector_env"])
             rows[str(n)] = row
         out[env_id] = {
             "single_env_steps_per_second": (single or {}).get(env_id)
@@ -156,6 +163,7 @@ def _contenders(env_id: str, n: int) -> dict[str, tuple[Callable[[], Any], bool]
                                        False),
         "subrational_vec_env_rollout_info": (
             lambda: SubrationalVecEnv(env_id, n, rollout_info=True), False),
+        "sync_vector_env": (lambda: gym.vector.SyncVectorEnv([single] * n), True),
         "gymnasium_vector_env": (lambda: SubrationalVectorEnv(env_id, n), True),
     }
 
@@ -178,9 +186,9 @@ def markdown(record: dict[str, Any]) -> str:
         lines.append(f"| {env_id} | {row['steps_per_second']:,.0f} | "
                      f"{row['ratio_to_frozenlake']:.2f} |")
     lines += ["", "| game | N | DummyVecEnv | SubrationalVecEnv | ratio | DummyVecEnv + "
-              "rollout info | SubrationalVecEnv + rollout info | ratio | Gymnasium "
+              "rollout info | SubrationalVecEnv + rollout info | ratio | SyncVectorEnv | "
               "SubrationalVectorEnv | ratio |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for env_id, rec in record["vectorised"].items():
         for n, row in rec["by_num_envs"].items():
             lines.append(
@@ -188,7 +196,8 @@ def markdown(record: dict[str, Any]) -> str:
                 f"{row['subrational_vec_env']:,.0f} | {row['ratio']:.1f} | "
                 f"{row['dummy_vec_env_rollout_info']:,.0f} | "
                 f"{row['subrational_vec_env_rollout_info']:,.0f} | "
-                f"{row['ratio_rollout_info']:.1f} | {row['gymnasium_vector_env']:,.0f} | "
+                f"{row['ratio_rollout_info']:.1f} | {row['sync_vector_env']:,.0f} | "
+                f"{row['gymnasium_vector_env']:,.0f} | "
                 f"{row['ratio_gymnasium_vector_env']:.1f} |")
     g = record.get("goal")
     if g and g["ratios"]:

@@ -66,13 +66,15 @@ class TransitionTables:
     ``u`` it is drawn for the first ``k`` with ``u < cumulative[i, k]``, the single
     env's rule. The last outcome's entry is +inf instead of the full sum (about 1),
     which is the single env's fallback on the last outcome against rounding. Rows are
-    padded to the largest number of outcomes of any pair with ``next_state`` -1 and
-    ``cumulative`` +inf.
+    padded to the largest number of outcomes of any pair with ``next_state``
+    ``n_states`` (no state: looking it up fails, which is how stepping a copy whose
+    episode ended is caught) and ``cumulative`` +inf.
 
     Attributes:
         n_states: Number of states of the model.
         n_actions: Number of actions.
-        next_state: ``(n_states * n_actions, max_outcomes)`` int64 next-state indices.
+        next_state: ``(n_states * n_actions, max_outcomes)`` int64 next-state indices
+            (``n_states`` where there is no outcome).
         reward: ``(n_states * n_actions, max_outcomes)`` float64 rewards.
         cumulative: ``(n_states * n_actions, max_outcomes)`` float64 running sums of
             the outcome probabilities, in the order the game's ``_outcomes`` lists them
@@ -88,6 +90,17 @@ class TransitionTables:
     cumulative: np.ndarray
     n_outcomes: np.ndarray
     terminal: np.ndarray
+    #: ``next_state[:, 0]`` and ``reward[:, 0]`` as contiguous arrays (the fast path of
+    #: pairs with one outcome).
+    first_next_state: np.ndarray = dataclasses.field(init=False, repr=False)
+    first_reward: np.ndarray = dataclasses.field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name, column in (("first_next_state", self.next_state[:, 0]),
+                             ("first_reward", self.reward[:, 0])):
+            column = np.ascontiguousarray(column)
+            column.setflags(write=False)
+            object.__setattr__(self, name, column)
 
     @property
     def max_outcomes(self) -> int:
@@ -100,7 +113,7 @@ class TransitionTables:
         n, n_actions = model.n_states, model.n_actions
         width = max(1, max((len(outs) for per_action in model.transitions
                             for outs in per_action), default=1))
-        next_state = np.full((n * n_actions, width), -1, dtype=np.int64)
+        next_state = np.full((n * n_actions, width), n, dtype=np.int64)
         reward = np.zeros((n * n_actions, width), dtype=np.float64)
         cumulative = np.full((n * n_actions, width), np.inf, dtype=np.float64)
         n_outcomes = np.zeros(n * n_actions, dtype=np.int64)
@@ -222,20 +235,26 @@ class BatchedGame:
         """
         if seed is not None:
             self.seed(seed)
-        starts, cumulative = self.start_distribution(options)
         if mask is None:
-            targets: Any = slice(None)
-            count = self.num_envs
+            self._start(None, options)
         else:
-            targets = np.flatnonzero(np.asarray(mask, dtype=bool).reshape(self.num_envs))
-            count = len(targets)
+            self._start(np.flatnonzero(np.asarray(mask, dtype=bool).reshape(self.num_envs)),
+                        options)
+        return self.states.copy()
+
+    def _start(self, copies: np.ndarray | None,
+               options: Mapping[str, Any] | None = None) -> None:
+        """Draw start states for ``copies`` (indices; ``None``: every copy)."""
+        starts, cumulative = self.start_distribution(options)
+        targets: Any = slice(None) if copies is None else copies
+        count = self.num_envs if copies is None else len(copies)
         if len(starts) == 1:
             self.states[targets] = starts[0]
         elif count:
             u = self.np_random.random(count)
             self.states[targets] = starts[np.searchsorted(cumulative, u, side="right")]
-        self._all_started = mask is None or self._all_started or bool((self.states >= 0).all())
-        return self.states.copy()
+        if not self._all_started:
+            self._all_started = copies is None or bool((self.states >= 0).all())
 
     def step(self, actions: Any, *, mask: np.ndarray | None = None
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -255,22 +274,16 @@ class BatchedGame:
             InvalidActionError: for actions of the wrong type, shape or range.
             ResetNeededError: if a copy was never reset, or its episode has ended.
         """
-        a = self._check_actions(actions)
-        if not self._all_started:
-            raise ResetNeededError(
-                "step() was called before reset() for some copies; call reset() first"
-            )
         if mask is None:
-            nxt, rewards = self._advance(self.states * self.tables.n_actions + a)
-            self.states = nxt
-            return nxt.copy(), rewards, self.tables.terminal[nxt]
+            states, rewards, terminated = self._step(actions)
+            return states.copy(), rewards, terminated
+        a = self._check_actions(actions)
         idx = np.flatnonzero(np.asarray(mask, dtype=bool).reshape(self.num_envs))
         rewards = np.zeros(self.num_envs)
         terminated = np.zeros(self.num_envs, dtype=bool)
         if len(idx):
-            nxt, rewards[idx] = self._advance(self.states[idx] * self.tables.n_actions + a[idx])
+            nxt, rewards[idx], terminated[idx] = self._advance(self.states[idx], a[idx])
             self.states[idx] = nxt
-            terminated[idx] = self.tables.terminal[nxt]
         return self.states.copy(), rewards, terminated
 
     def observations(self, states: np.ndarray | None = None) -> np.ndarray:
@@ -278,24 +291,46 @@ class BatchedGame:
         return self.model.observations[self.states if states is None else states]
 
     # ---------------------------------------------------------------- helpers
-    def _advance(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`step` of every copy, returning :attr:`states` itself (the hot path)."""
+        nxt, rewards, terminated = self._advance(self.states, self._check_actions(actions))
+        self.states = nxt
+        return nxt, rewards, terminated
+
+    def _advance(self, states: np.ndarray, actions: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # Written for few numpy calls per step: at small N their fixed cost is the
+        # step's cost. Reductions (any, all, max) are the dearest calls, so the ended
+        # episodes are caught by the failing lookup of the no-state index instead.
+        if not self._all_started:
+            raise ResetNeededError(
+                "step() was called before reset() for some copies; call reset() first"
+            )
         tables = self.tables
-        n_outcomes = tables.n_outcomes[flat]
-        if not n_outcomes.all():
-            ended = np.flatnonzero(n_outcomes == 0).tolist()
+        flat = states * tables.n_actions + actions
+        if tables.max_outcomes == 1:
+            nxt, rewards = tables.first_next_state[flat], tables.first_reward[flat]
+        else:
+            random = tables.n_outcomes[flat] > 1
+            count = np.count_nonzero(random)
+            if count:
+                k = np.zeros(len(flat), dtype=np.int64)
+                chosen = random.nonzero()[0]
+                u = self.np_random.random(count)
+                k[chosen] = (u[:, None] >= tables.cumulative[flat[chosen]]).sum(axis=1)
+                nxt, rewards = tables.next_state[flat, k], tables.reward[flat, k]
+            else:
+                nxt, rewards = tables.first_next_state[flat], tables.first_reward[flat]
+        try:
+            terminated = tables.terminal[nxt]
+        except IndexError:
+            ended = np.flatnonzero(tables.n_outcomes[flat] == 0).tolist()
             raise ResetNeededError(
                 f"step() was called after the episode ended in copies {ended[:10]} (every "
                 f"episode lasts {self.model.horizon} steps); reset them first, e.g. "
                 f"reset(mask=terminated), or use an autoresetting vector env"
-            )
-        if tables.max_outcomes == 1:
-            return tables.next_state[flat, 0], tables.reward[flat, 0]
-        k = np.zeros(len(flat), dtype=np.int64)
-        random = np.flatnonzero(n_outcomes > 1)
-        if len(random):
-            u = self.np_random.random(len(random))
-            k[random] = (u[:, None] >= tables.cumulative[flat[random]]).sum(axis=1)
-        return tables.next_state[flat, k], tables.reward[flat, k]
+            ) from None
+        return nxt, rewards, terminated
 
     def _check_actions(self, actions: Any) -> np.ndarray:
         a = np.asarray(actions)
@@ -306,8 +341,15 @@ class BatchedGame:
                 f"({names}), one per copy, got {actions!r} (dtype {a.dtype}, shape {a.shape}); "
                 f"pass e.g. np.zeros({self.num_envs}, dtype=np.int64)"
             )
-        a = a.reshape(self.num_envs).astype(np.int64, copy=False)
-        if a.view(np.uint64).max() >= self.tables.n_actions:  # negatives wrap to huge
+        if a.shape != (self.num_envs,) or a.dtype != np.int64:
+            a = a.reshape(self.num_envs).astype(np.int64)
+        # A few values are checked faster in Python than by a numpy reduction.
+        if self.num_envs <= 64:
+            values = a.tolist()
+            bad = min(values) < 0 or max(values) >= self.tables.n_actions
+        else:
+            bad = a.view(np.uint64).max() >= self.tables.n_actions  # negatives wrap to huge
+        if bad:
             raise InvalidActionError(
                 f"actions must be in 0..{self.tables.n_actions - 1}, got "
                 f"{sorted(set(a[(a < 0) | (a >= self.tables.n_actions)].tolist()))}"
@@ -397,7 +439,9 @@ class SubrationalVectorEnv(gym.vector.VectorEnv):
                 _AutoresetMode.NEXT_STEP if mode == "next_step" else _AutoresetMode.SAME_STEP)
         self._final_obs_key = "final_obs" if _GYMNASIUM_1 else "final_observation"
         self._pending = np.zeros(n, dtype=bool)  # next-step mode: copies to reset next step
+        self._any_pending = False
         self._info_tables: dict[str, np.ndarray] | None = None
+        self._per_state_infos: list[dict[str, Any]] | None = None
 
     @property
     def game(self) -> SubrationalEnv:
@@ -418,25 +462,27 @@ class SubrationalVectorEnv(gym.vector.VectorEnv):
             )
         states = self.batch.reset(seed=seed, options=options)
         self._pending[:] = False
+        self._any_pending = False
         return self.batch.observations(states), self._infos(states)
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                           dict[str, Any]]:
         """Step every copy; see the class docstring for the autoreset rules."""
         batch = self.batch
-        if self.autoreset_mode == "next_step" and self._pending.any():
-            pending = self._pending.copy()
+        if self._any_pending:  # next-step mode: the copies that ended last step restart
+            pending = self._pending
             states, rewards, terminated = batch.step(actions, mask=~pending)
             states = batch.reset(mask=pending)
         else:
-            states, rewards, terminated = batch.step(actions)
+            states, rewards, terminated = batch._step(actions)  # states is batch.states
         truncated = np.zeros(self.num_envs, dtype=bool)
         if self.autoreset_mode == "next_step":
             self._pending = terminated.copy()
+            self._any_pending = bool(np.count_nonzero(terminated))
             return batch.observations(states), rewards, terminated, truncated, \
                 self._infos(states)
         infos: dict[str, Any] = {}
-        if terminated.any():
+        if np.count_nonzero(terminated):
             ended = np.flatnonzero(terminated)
             final_obs = np.full(self.num_envs, None, dtype=object)
             final_obs[ended] = list(batch.observations(states[ended]))
@@ -451,11 +497,12 @@ class SubrationalVectorEnv(gym.vector.VectorEnv):
                 infos["final_info"] = final_info
             else:
                 final_info_list = np.full(self.num_envs, None, dtype=object)
-                final_info_list[ended] = [self.game._info(self.game._decode(o))
-                                          for o in batch.observations(states[ended])]
+                per_state = self._state_infos
+                final_info_list[ended] = [dict(per_state[s]) for s in states[ended].tolist()]
                 infos["final_info"] = final_info_list
             infos["_final_info"] = terminated.copy()
-            states = batch.reset(mask=terminated)
+            batch._start(ended)
+            states = batch.states
         infos.update(self._infos(states))
         return batch.observations(states), rewards, terminated, truncated, infos
 
@@ -485,10 +532,17 @@ class SubrationalVectorEnv(gym.vector.VectorEnv):
     def __repr__(self) -> str:
         return f"SubrationalVectorEnv({self.game.env_id}, num_envs={self.num_envs})"
 
+    @property
+    def _state_infos(self) -> list[dict[str, Any]]:
+        """The single env's info of every state of the model (built once)."""
+        if self._per_state_infos is None:
+            self._per_state_infos = [self.game._info(self.game._decode(o))
+                                     for o in self.batch.model.observations]
+        return self._per_state_infos
+
     def _infos(self, states: np.ndarray) -> dict[str, Any]:
         if self._info_tables is None:
-            per_state = [self.game._info(self.game._decode(o))
-                         for o in self.batch.model.observations]
+            per_state = self._state_infos
             tables = {}
             for key in (per_state[0] if per_state else {}):
                 column = np.asarray([info[key] for info in per_state])

@@ -6,6 +6,8 @@ VecEnv is tested in tests/learners/test_vec_env.py.
 
 from __future__ import annotations
 
+import dataclasses
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -14,7 +16,7 @@ import subrational_gym
 from subrational_gym import make_env
 from subrational_gym.errors import InvalidActionError, ParameterError, ResetNeededError
 from subrational_gym.testing import batched_chi_square, check_batched_matches_model
-from subrational_gym.vector import BatchedGame, SubrationalVectorEnv, TransitionTables
+from subrational_gym.vector import BatchedGame, SubrationalVectorEnv
 from tests.test_envs import IDS, VARIANTS
 
 GYMNASIUM_1 = int(gym.__version__.split(".")[0]) >= 1
@@ -148,11 +150,13 @@ def test_chi_square_rejects_wrong_dynamics(env_id, true_kwargs, wrong_kwargs):
 class _OneDrawForAllCopies(BatchedGame):
     """A plausible bug: one uniform number shared by every copy in a step."""
 
-    def _advance(self, flat):
+    def _advance(self, states, actions):
         tables = self.tables
+        flat = states * tables.n_actions + actions
         u = self.np_random.random()
         k = (u >= tables.cumulative[flat]).sum(axis=1)
-        return tables.next_state[flat, k], tables.reward[flat, k]
+        nxt = tables.next_state[flat, k]
+        return nxt, tables.reward[flat, k], tables.terminal[nxt]
 
 
 def test_chi_square_rejects_correlated_copies():
@@ -172,7 +176,8 @@ def test_chi_square_rejects_an_impossible_transition():
     batch = BatchedGame("Subrational/Marshmallow-v0", 8, wait_minutes=3)
     broken = batch.tables.next_state.copy()
     broken[1, 0] = batch.tables.next_state[0, 0]  # EAT at minute 0 leads back to waiting
-    batch.tables = TransitionTables(**{**vars(batch.tables), "next_state": broken})
+    batch.tables = dataclasses.replace(batch.tables, next_state=broken)
+    assert batch.tables.first_next_state[1] == broken[1, 0]
     with pytest.raises(AssertionError, match="impossible in the model"):
         batched_chi_square(batch, steps=20, seed=0)
 

@@ -146,15 +146,16 @@ class SubrationalVecEnv(VecEnv):
         if self._actions is None:
             raise LearnerError("step_wait() was called without step_async(actions)")
         actions, self._actions = self._actions, None
-        states, rewards, dones = self.batch.step(actions)
-        self._ep_step += 1
+        batch = self.batch
+        states, rewards, dones = batch._step(actions)  # states is batch.states itself
         if self.rollout_info:
+            self._ep_step += 1
             self._hist_states[self._rows, self._ep_step] = states
             self._hist_rewards[self._rows, self._ep_step - 1] = rewards
-        if not dones.any():
-            return self._observe(states), rewards.astype(np.float32), dones, \
-                [{} for _ in range(self.num_envs)]
-        ended = np.flatnonzero(dones)
+        rewards32 = rewards.astype(np.float32)
+        if not np.count_nonzero(dones):
+            return self._observe(states), rewards32, dones, [{} for _ in range(self.num_envs)]
+        ended = dones.nonzero()[0]
         # list(array) makes the row views in one C loop: this is the hot path of
         # one-step games, where every copy ends every step.
         terminal = list(self._observe(states[ended]))
@@ -172,11 +173,11 @@ class SubrationalVecEnv(VecEnv):
             infos = [{} for _ in range(self.num_envs)]
             for i, entry in zip(ended.tolist(), entries, strict=True):
                 infos[i] = entry
-        states = self.batch.reset(mask=dones)
-        self._ep_step[ended] = 0
+        batch._start(ended)
         if self.rollout_info:
-            self._hist_states[ended, 0] = states[ended]
-        return self._observe(states), rewards.astype(np.float32), dones, infos
+            self._ep_step[ended] = 0
+            self._hist_states[ended, 0] = batch.states[ended]
+        return self._observe(batch.states), rewards32, dones, infos
 
     def close(self) -> None:
         """Nothing to release: the copies are arrays."""
