@@ -106,25 +106,31 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                         help="tiny budgets (a smoke test; the numbers mean nothing)")
     parser.add_argument("--out", type=Path, default=Path("results/adversarial_speed.json"))
     args = parser.parse_args(argv)
-    load = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     started = time.perf_counter()
-    records = [r for game in args.games for seed in args.seeds
-               for r in run_one(game, seed, args.algorithms, args.episodes, args.tiny)]
-    result = {
-        "config": {"games": list(args.games), "algorithms": list(args.algorithms),
-                   "episodes": args.episodes, "seeds": list(args.seeds), "tiny": args.tiny,
-                   "cpu_count": os.cpu_count(), "load_average_before": load,
-                   "load_average_after": (list(os.getloadavg())
-                                          if hasattr(os, "getloadavg") else None)},
-        "records": records,
-        "wall_seconds": time.perf_counter() - started,
-    }
+    config = {"games": list(args.games), "algorithms": list(args.algorithms),
+              "episodes": args.episodes, "seeds": list(args.seeds), "tiny": args.tiny,
+              "cpu_count": os.cpu_count(), "load_average_before": _load_average()}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    records: list[dict[str, Any]] = []
+    result: dict[str, Any] = {}
+    for game in args.games:
+        for seed in args.seeds:
+            records += run_one(game, seed, args.algorithms, args.episodes, args.tiny)
+            # Written after every expert: a long run that is stopped keeps what it measured.
+            result = {"config": {**config, "load_average_after": _load_average()},
+                      "records": records, "complete": False,
+                      "wall_seconds": time.perf_counter() - started}
+            args.out.write_text(json.dumps(result, indent=2))
+    result["complete"] = True
     text = markdown(records)
     print(text, end="")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     args.out.with_suffix(".md").write_text(text)
     return result
+
+
+def _load_average() -> list[float] | None:
+    return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
 
 
 if __name__ == "__main__":

@@ -448,6 +448,15 @@ class SubrationalVectorEnv(gym.vector.VectorEnv):
         """The unwrapped game all copies play (its meaning and description API)."""
         return self.batch.game
 
+    @property
+    def np_random(self) -> np.random.Generator:
+        """The one generator all copies draw from (``reset(seed=...)`` re-seeds it)."""
+        return self.batch.np_random
+
+    @np_random.setter
+    def np_random(self, value: np.random.Generator) -> None:
+        self.batch._rng = value
+
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start a new episode in every copy; ``options`` are the game's, for all copies.

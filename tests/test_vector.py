@@ -213,6 +213,14 @@ class TestSeeding:
         starts = BatchedGame("Subrational/Ultimatum-v0", 64).reset(seed=0)
         assert len(set(starts.tolist())) > 5
 
+    def test_vector_env_np_random_is_the_copies_generator(self):
+        envs = SubrationalVectorEnv("Subrational/Ultimatum-v0", 4)
+        envs.reset(seed=3)
+        assert envs.np_random is envs.batch.np_random
+        envs.np_random = np.random.default_rng(3)
+        first = envs.reset()[0]
+        assert np.array_equal(first, envs.reset(seed=3)[0])
+
     def test_vector_env_seed_must_be_one_integer(self):
         envs = SubrationalVectorEnv("Subrational/Ultimatum-v0", 2)
         with pytest.raises(ParameterError, match="one non-negative integer"):
