@@ -6,10 +6,13 @@ and AIRL then train on them at their default budget (100k generator steps, 8 cop
 twice, with ``venv="dummy"`` (SB3's ``DummyVecEnv`` of single envs, what the learners
 used before the batched env) and ``venv="batched"``
 (:class:`~subrational_gym.learners.SubrationalVecEnv`), one after the other, in the
-same process. Reported per run: ``train_seconds`` (the learner's own timing: the
-adversarial training loop, generator and discriminator), the speed-up, and the exact
-visit-weighted total variation to the expert (the two venvs draw different episodes,
-so the policies differ; the distance shows they learn equally well).
+same process, which of the two goes first alternating from run to run (so a drift in
+the machine's load favours neither). Reported per run: ``train_seconds`` (the
+learner's own wall-clock timing of the adversarial training loop, generator and
+discriminator), the process's CPU seconds over ``train`` (less sensitive than wall time
+to other jobs on a shared machine), the speed-ups, and the exact visit-weighted total
+variation to the expert (the two venvs draw different episodes, so the policies differ;
+the distance shows whether they learn equally well).
 
     python -m benchmarks.adversarial_speed                     # 5 experts, seed 0
     python -m benchmarks.adversarial_speed --tiny --out /tmp/a.json   # smoke test
@@ -58,39 +61,52 @@ def run_one(game: str, seed: int, algorithms: Sequence[str], episodes: int,
         row: dict[str, Any] = {"game": game, "env_id": cfg.env_id, "expert": cfg.name,
                                "algorithm": algorithm, "seed": seed, "n_episodes": episodes,
                                "tiny": bool(tiny)}
-        for venv in ("dummy", "batched"):  # before, then after
-            start = time.perf_counter()
+        # Alternate which venv runs first, so that a drift in the machine's load does not
+        # favour one of them throughout.
+        order = ("dummy", "batched") if len(records) % 2 == 0 else ("batched", "dummy")
+        for venv in order:
+            start, cpu_start = time.perf_counter(), time.process_time()
             result = train(algorithm, demos, cfg.env_id, env_kwargs=cfg.env_kwargs, seed=seed,
                            venv=venv, **extra)
-            wall = time.perf_counter() - start
-            row[venv] = {"train_seconds": result.record.train_seconds, "wall_seconds": wall,
+            row[venv] = {"train_seconds": result.record.train_seconds,
+                         "wall_seconds": time.perf_counter() - start,
+                         "cpu_seconds": time.process_time() - cpu_start,
                          "tv_mean": total_variation(model, expert, result.policy).mean}
             row["budget"] = result.record.budget
             row["n_envs"] = result.record.hyperparameters["n_envs"]
+        row["order"] = list(order)
         row["speedup"] = row["dummy"]["train_seconds"] / row["batched"]["train_seconds"]
+        row["cpu_speedup"] = row["dummy"]["cpu_seconds"] / row["batched"]["cpu_seconds"]
         records.append(row)
         print(f"  {game:28s} seed {seed} {algorithm}: dummy {row['dummy']['train_seconds']:.1f} s"
-              f" (tv {row['dummy']['tv_mean']:.3f}), batched "
-              f"{row['batched']['train_seconds']:.1f} s (tv {row['batched']['tv_mean']:.3f}), "
-              f"x{row['speedup']:.2f}", file=sys.stderr, flush=True)
+              f" (cpu {row['dummy']['cpu_seconds']:.1f} s, tv {row['dummy']['tv_mean']:.3f}), "
+              f"batched {row['batched']['train_seconds']:.1f} s (cpu "
+              f"{row['batched']['cpu_seconds']:.1f} s, tv {row['batched']['tv_mean']:.3f}), "
+              f"x{row['speedup']:.2f} (cpu x{row['cpu_speedup']:.2f})", file=sys.stderr,
+              flush=True)
     return records
 
 
 def markdown(records: Sequence[dict[str, Any]]) -> str:
     """The records as a Markdown table."""
-    lines = ["| expert | algorithm | seed | DummyVecEnv s | batched s | speed-up | "
-             "TV DummyVecEnv | TV batched |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| expert | algorithm | seed | DummyVecEnv s (CPU s) | batched s (CPU s) | "
+             "speed-up (CPU) | TV DummyVecEnv | TV batched |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in records:
+        d, b = r["dummy"], r["batched"]
         lines.append(
-            f"| {r['game']} | {r['algorithm']} | {r['seed']} | "
-            f"{r['dummy']['train_seconds']:.1f} | {r['batched']['train_seconds']:.1f} | "
-            f"{r['speedup']:.2f} | {r['dummy']['tv_mean']:.3f} | {r['batched']['tv_mean']:.3f} |")
+            f"| {r['game']} | {r['algorithm']} | {r['seed']} | {d['train_seconds']:.1f} "
+            f"({d['cpu_seconds']:.1f}) | {b['train_seconds']:.1f} ({b['cpu_seconds']:.1f}) | "
+            f"{r['speedup']:.2f} ({r['cpu_speedup']:.2f}) | {d['tv_mean']:.3f} | "
+            f"{b['tv_mean']:.3f} |")
     for algorithm in dict.fromkeys(r["algorithm"] for r in records):
         rows = [r for r in records if r["algorithm"] == algorithm]
-        before = sum(r["dummy"]["train_seconds"] for r in rows)
-        after = sum(r["batched"]["train_seconds"] for r in rows)
-        lines.append(f"| all ({len(rows)} runs) | {algorithm} | | {before:.1f} | {after:.1f} | "
-                     f"{before / after:.2f} | | |")
+        before, after = (sum(r[v]["train_seconds"] for r in rows) for v in ("dummy", "batched"))
+        cpu_before, cpu_after = (sum(r[v]["cpu_seconds"] for r in rows)
+                                 for v in ("dummy", "batched"))
+        lines.append(f"| all ({len(rows)} runs) | {algorithm} | | {before:.1f} ({cpu_before:.1f})"
+                     f" | {after:.1f} ({cpu_after:.1f}) | {before / after:.2f} "
+                     f"({cpu_before / cpu_after:.2f}) | | |")
     return "\n".join(lines) + "\n"
 
 

@@ -163,10 +163,10 @@ class BatchedGame:
                  seed: int | None = None, **env_kwargs: Any) -> None:
         from subrational_gym import make_env
 
+        self.num_envs = check_int("num_envs", num_envs, low=1)
         self.game: SubrationalEnv = make_env(env, **env_kwargs)
         self.model = self.game.tabular_model()
         self.tables = TransitionTables.from_model(self.model)
-        self.num_envs = check_int("num_envs", num_envs, low=1)
         self.states = np.full(self.num_envs, -1, dtype=np.int64)
         self._all_started = False
         self._rng: np.random.Generator | None = None

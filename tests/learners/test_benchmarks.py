@@ -81,5 +81,8 @@ def test_adversarial_speed_smoke(tmp_path):
     assert [r["algorithm"] for r in saved["records"]] == ["gail", "airl"]
     for r in saved["records"]:
         assert r["speedup"] == r["dummy"]["train_seconds"] / r["batched"]["train_seconds"]
+        assert r["cpu_speedup"] == r["dummy"]["cpu_seconds"] / r["batched"]["cpu_seconds"]
         assert 0.0 <= r["batched"]["tv_mean"] <= 1.0 and r["n_envs"] == 2
+    assert [r["order"] for r in saved["records"]] == [["dummy", "batched"], ["batched", "dummy"]]
+    assert saved["complete"]
     assert "| ultimatum | gail | 0 |" in out.with_suffix(".md").read_text()
