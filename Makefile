@@ -37,8 +37,9 @@ $(GYM1)/.installed: pyproject.toml
 
 test: install $(GYM1)/.installed
 	$(BIN)/python -m pytest
-	$(GYM1)/bin/python -m pytest -p no:cacheprovider tests/test_envs.py tests/test_policies.py \
-		tests/test_properties.py tests/test_human_data.py tests/test_behaviour.py tests/test_studies.py \
+	$(GYM1)/bin/python -m pytest -p no:cacheprovider tests/test_envs.py tests/test_vector.py \
+		tests/test_policies.py tests/test_properties.py tests/test_human_data.py \
+		tests/test_behaviour.py tests/test_studies.py \
 		tests/test_inference.py \
 		tests/test_tabular.py subrational_gym --ignore=subrational_gym/learners
 	$(BIN)/ruff check .

@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from benchmarks import env_speed, reference_policies
 
 
 def test_env_speed_smoke(tmp_path):
+    pytest.importorskip("stable_baselines3")
     out = tmp_path / "speed.json"
-    result = env_speed.main(["--steps", "200", "--out", str(out)])
+    result = env_speed.main(["--steps", "200", "--vec-steps", "64", "--sizes", "1", "4",
+                             "--repeats", "1", "--out", str(out)])
+    assert set(result["envs"]) == set(env_speed.ENVS)
+    assert all(row["steps_per_second"] > 0 for row in result["envs"].values())
+    saved = json.loads(out.read_text())
+    assert saved["steps"] == 200 and set(saved["vectorised"]) == set(env_speed.GAMES)
+    for record in saved["vectorised"].values():
+        assert set(record["by_num_envs"]) == {"1", "4"}
+        for row in record["by_num_envs"].values():
+            assert row["ratio"] == row["subrational_vec_env"] / row["dummy_vec_env"] > 0
+    assert saved["goal"]["ratios"] == {}  # N = 64 was not measured
+    assert "| Ultimatum-v0 | 4 |" in out.with_suffix(".md").read_text()
+
+
+def test_env_speed_measure_keeps_its_shape():
+    # benchmarks/replicate.py reads measure()'s steps_per_second and ratio_to_frozenlake.
+    result = env_speed.measure(100)
     assert set(result) == set(env_speed.ENVS)
+    assert result["FrozenLake-v1"]["ratio_to_frozenlake"] == 1.0
     assert all(row["steps_per_second"] > 0 for row in result.values())
-    assert json.loads(out.read_text())["steps"] == 200
 
 
 def test_reference_policies_smoke(tmp_path):

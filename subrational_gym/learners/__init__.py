@@ -14,6 +14,8 @@ the rest of :mod:`subrational_gym` never imports it.
 - :func:`save` / :func:`load`: persist a trained learner (``torch.load`` with
   ``weights_only=True``, so loading never runs pickled code).
 - :func:`seed_everything`: the one place where seeds are set.
+- :class:`SubrationalVecEnv`: N copies of a game as one stable-baselines3 ``VecEnv``
+  stepped in numpy (what the learners' generators and rollouts run on).
 """
 
 from __future__ import annotations
@@ -34,11 +36,13 @@ from subrational_gym.learners.training import (
     IMITATION_ALGORITHMS,
     RL_ALGORITHMS,
     SMOKE_BUDGETS,
+    VENVS,
     TrainRecord,
     TrainResult,
     as_tabular_policy,
     train,
 )
+from subrational_gym.learners.vec_env import SubrationalVecEnv
 
 __all__ = [
     "ALGORITHMS",
@@ -47,6 +51,7 @@ __all__ = [
     "IMITATION_ALGORITHMS",
     "RL_ALGORITHMS",
     "SMOKE_BUDGETS",
+    "SubrationalVecEnv",
     "FeatureMap",
     "FeatureWrapper",
     "GAME_DEFAULTS",
@@ -54,6 +59,7 @@ __all__ = [
     "PolicyFileError",
     "TrainRecord",
     "TrainResult",
+    "VENVS",
     "action_counts",
     "as_tabular_policy",
     "empirical_policy",

@@ -10,14 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from imitation.data import rollout, types
-from imitation.data.wrappers import RolloutInfoWrapper
-from stable_baselines3.common.vec_env import DummyVecEnv
 
 from subrational_gym.learners.errors import LearnerError
 from subrational_gym.learners.features import check_trajectories
+from subrational_gym.learners.vec_env import SubrationalVecEnv
 from subrational_gym.policies import TabularPolicy
 from subrational_gym.tabular import TabularModel
 
@@ -62,8 +60,11 @@ def generate_demonstrations(
     if isinstance(policy, TabularPolicy):
         policy = TabularPolicy(policy.model, policy.probs, seed=policy_seed, name=policy.name,
                                params=policy.params)
-    venv = DummyVecEnv([lambda: RolloutInfoWrapper(gym.make(env_id, **kwargs))])
-    venv.seed(env_seed)
+    # One copy: the episodes are exactly those of the single env seeded with env_seed
+    # (DummyVecEnv + RolloutInfoWrapper, as before the batched env), so demonstrations
+    # published from earlier versions are reproduced. The policy's per-observation
+    # lookup, not the env, is what costs here.
+    venv = SubrationalVecEnv(env_id, 1, env_kwargs=kwargs, rollout_info=True, seed=env_seed)
     trajectories = rollout.rollout(
         policy, venv, rollout.make_sample_until(min_episodes=int(n_episodes)),
         rng=np.random.default_rng(shuffle_seed), verbose=False,

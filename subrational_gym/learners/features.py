@@ -76,6 +76,21 @@ class FeatureMap:
             out = onehot if self.kind == "onehot" else np.concatenate([obs, onehot], axis=1)
         return out[0] if single else out
 
+    def of_states(self, states: np.ndarray) -> np.ndarray:
+        """Features of the states with these indices (any shape), as float32.
+
+        The same as ``self(model.observations[states])``, without looking the
+        observations up again (what a batched env that holds state indices needs).
+        """
+        idx = np.asarray(states, dtype=np.int64)
+        raw = self.model.observations[idx]
+        if self.kind == "raw":
+            return raw
+        onehot = np.zeros((idx.size, self.model.n_states), dtype=np.float32)
+        onehot[np.arange(idx.size), idx.reshape(-1)] = 1.0
+        onehot = onehot.reshape(*idx.shape, self.model.n_states)
+        return onehot if self.kind == "onehot" else np.concatenate([raw, onehot], axis=-1)
+
     def wrap(self, env: gym.Env) -> gym.Env:
         """``env`` with its observations replaced by these features."""
         return FeatureWrapper(env, self)

@@ -50,13 +50,15 @@ from imitation.util.networks import RunningNorm
 from stable_baselines3 import DQN, PPO
 from stable_baselines3.common import logger as sb_logger
 from stable_baselines3.common.policies import ActorCriticPolicy
-from stable_baselines3.common.vec_env import DummyVecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from subrational_gym import make_env
+from subrational_gym.core import SubrationalEnv
 from subrational_gym.learners.demonstrations import action_counts, empirical_policy
 from subrational_gym.learners.errors import LearnerError
 from subrational_gym.learners.features import FeatureMap, check_trajectories
 from subrational_gym.learners.seeding import seed_everything
+from subrational_gym.learners.vec_env import SubrationalVecEnv
 from subrational_gym.planning import softmax_choice, value_iteration
 from subrational_gym.policies import TabularPolicy
 from subrational_gym.tabular import TabularModel
@@ -70,7 +72,13 @@ ALGORITHMS = IMITATION_ALGORITHMS + RL_ALGORITHMS
 _PPO = {
     "n_envs": 8, "n_steps": 64, "batch_size": 128, "n_epochs": 10, "learning_rate": 3e-4,
     "ent_coef": 0.0, "gae_lambda": 0.95, "clip_range": 0.2, "normalize_advantage": True,
+    "venv": "batched",
 }
+#: Vector envs the learners that step the game can run on (the ``venv`` hyperparameter):
+#: ``"batched"``, a :class:`~subrational_gym.learners.SubrationalVecEnv`, or ``"dummy"``,
+#: SB3's ``DummyVecEnv`` of single envs (the implementation before the batched env, kept
+#: as the reference for speed and equivalence comparisons).
+VENVS = ("batched", "dummy")
 #: Default budget and hyperparameters of each algorithm (override any via ``train``).
 DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     "bc": {
@@ -124,7 +132,7 @@ DEFAULTS: Mapping[str, Mapping[str, Any]] = {
         "budget": 50_000, "features": "raw", "net_arch": [64, 64], "gamma": 0.99,
         "learning_rate": 1e-3, "buffer_size": 50_000, "learning_starts": 1000,
         "batch_size": 64, "train_freq": 4, "target_update_interval": 500,
-        "exploration_fraction": 0.3, "exploration_final_eps": 0.02,
+        "exploration_fraction": 0.3, "exploration_final_eps": 0.02, "venv": "batched",
     },
     "value_iteration": {"budget": None, "gamma": 1.0, "temperature": 0.0},
 }
@@ -311,8 +319,8 @@ def train(
     # it reports is not the trained network's own (the adversarial learners' iterate
     # average, see _train_adversarial).
     trained, losses, *reported = _TRAINERS[algorithm](
-        model=model, env_id=env_id, env_kwargs=kwargs, features=features, demos=demos,
-        rng=rng, seed=int(seed), budget=budget, hp=hp,
+        model=model, game=game, env_id=env_id, env_kwargs=kwargs, features=features,
+        demos=demos, rng=rng, seed=int(seed), budget=budget, hp=hp,
     )
     seconds = time.perf_counter() - start
 
@@ -430,8 +438,19 @@ def _actor_critic(features: FeatureMap, model: TabularModel, hp: Mapping[str, An
     )
 
 
-def _make_venv(env_id: str, env_kwargs: Mapping[str, Any], features: FeatureMap, n_envs: int,
-               seed: int) -> DummyVecEnv:
+def _make_venv(hp: Mapping[str, Any], game: SubrationalEnv, env_id: str,
+               env_kwargs: Mapping[str, Any], features: FeatureMap, n_envs: int,
+               seed: int) -> VecEnv:
+    if hp["venv"] == "batched":
+        # The copies step together in numpy instead of one Python env each (speed:
+        # benchmarks/env_speed.py). One copy seeded with ``seed`` replays the episodes of
+        # the DummyVecEnv below; more copies draw other (equally distributed) episodes
+        # from one generator, so runs stay reproducible from ``seed``.
+        return SubrationalVecEnv(game, int(n_envs), features=features, rollout_info=False,
+                                 seed=seed)
+    if hp["venv"] != "dummy":
+        raise LearnerError(f"venv must be one of {VENVS}, got {hp['venv']!r}")
+
     def make() -> gym.Env:
         return RolloutInfoWrapper(features.wrap(gym.make(env_id, **env_kwargs)))
 
@@ -559,11 +578,11 @@ class _DetachingBCLogger(bc.BCLogger):
         super().log_batch(batch_num, batch_size, num_samples_so_far, detached, rollout_stats)
 
 
-def _train_adversarial(algorithm: str, *, model: TabularModel, env_id: str,
-                       env_kwargs: Mapping[str, Any], features: FeatureMap, demos: list[Any],
-                       seed: int, budget: int, hp: Mapping[str, Any],
+def _train_adversarial(algorithm: str, *, model: TabularModel, game: SubrationalEnv,
+                       env_id: str, env_kwargs: Mapping[str, Any], features: FeatureMap,
+                       demos: list[Any], seed: int, budget: int, hp: Mapping[str, Any],
                        **_: Any) -> tuple[Any, dict[str, float]]:
-    venv = _make_venv(env_id, env_kwargs, features, hp["n_envs"], seed)
+    venv = _make_venv(hp, game, env_id, env_kwargs, features, hp["n_envs"], seed)
     featured = features.transform_trajectories(demos)
     n_transitions = sum(len(t.acts) for t in featured)
     generator = PPO(
@@ -639,14 +658,14 @@ def _train_adversarial(algorithm: str, *, model: TabularModel, env_id: str,
     return generator, losses, total / (n_rounds - first_averaged)
 
 
-def _train_rl(algorithm: str, *, model: TabularModel, env_id: str,
+def _train_rl(algorithm: str, *, model: TabularModel, game: SubrationalEnv, env_id: str,
               env_kwargs: Mapping[str, Any], features: FeatureMap, seed: int, budget: int,
               hp: Mapping[str, Any], **_: Any) -> tuple[Any, dict[str, float]]:
     with tempfile.TemporaryDirectory() as folder:
         memory = _MemoryWriter()
         logger = sb_logger.Logger(folder=folder, output_formats=[memory])
         if algorithm == "ppo":
-            venv = _make_venv(env_id, env_kwargs, features, hp["n_envs"], seed)
+            venv = _make_venv(hp, game, env_id, env_kwargs, features, hp["n_envs"], seed)
             agent: Any = PPO(
                 "MlpPolicy", venv, n_steps=int(hp["n_steps"]),
                 batch_size=int(hp["batch_size"]), n_epochs=int(hp["n_epochs"]),
@@ -657,7 +676,7 @@ def _train_rl(algorithm: str, *, model: TabularModel, env_id: str,
                 policy_kwargs={"net_arch": list(hp["net_arch"])}, seed=seed, device="cpu",
             )
         else:
-            venv = _make_venv(env_id, env_kwargs, features, 1, seed)
+            venv = _make_venv(hp, game, env_id, env_kwargs, features, 1, seed)
             agent = DQN(
                 "MlpPolicy", venv, learning_rate=float(hp["learning_rate"]),
                 buffer_size=int(hp["buffer_size"]), learning_starts=int(hp["learning_starts"]),

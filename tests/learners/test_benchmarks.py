@@ -69,3 +69,20 @@ def test_discount_contrast_smoke(tmp_path):
     assert all(r["gave_in_midway"] > 0.05 for r in marsh if " T=" in r["agent"])
     starts = {r["agent"]: r["mean_start_day"] for r in results["procrastination_start"]}
     assert starts["exponential gamma=0.5"] > starts["exponential gamma=1"]
+
+
+@pytest.mark.slow
+def test_adversarial_speed_smoke(tmp_path):
+    out = tmp_path / "speed.json"
+    result = _load("adversarial_speed").main(
+        ["--tiny", "--episodes", "10", "--games", "ultimatum", "--out", str(out)])
+    saved = json.loads(out.read_text())
+    assert saved == json.loads(json.dumps(result))
+    assert [r["algorithm"] for r in saved["records"]] == ["gail", "airl"]
+    for r in saved["records"]:
+        assert r["speedup"] == r["dummy"]["train_seconds"] / r["batched"]["train_seconds"]
+        assert r["cpu_speedup"] == r["dummy"]["cpu_seconds"] / r["batched"]["cpu_seconds"]
+        assert 0.0 <= r["batched"]["tv_mean"] <= 1.0 and r["n_envs"] == 2
+    assert [r["order"] for r in saved["records"]] == [["dummy", "batched"], ["batched", "dummy"]]
+    assert saved["complete"]
+    assert "| ultimatum | gail | 0 |" in out.with_suffix(".md").read_text()
