@@ -1,9 +1,10 @@
 """Cost planning: how many states, calls and tokens a tabulation will need, before it runs.
 
 Estimates, not promises: tokens are counted as about four characters each, and score mode
-assumes the labels need at most one follow-up request per label order (two where a label is
-split over tokens; the choice style's letters are single tokens). Requests already in the
-answer cache cost nothing and are not counted.
+counts one follow-up request per label order (or per list of prompts) for labels split over
+tokens, which a model whose labels are single tokens does not need (the choice style's
+letters are single tokens): an upper estimate there. Requests already in the answer cache
+cost nothing and are not counted.
 
 Example:
     >>> plan = CallPlan(states=11, calls=22, prompt_tokens=2200, completion_tokens=22,
@@ -73,7 +74,7 @@ class CallPlan:
 
     def describe(self) -> str:
         """One line for the terminal."""
-        line = (f"{self.states} states to ask, about {self.calls} model calls, "
+        line = (f"{self.states} states to ask, up to ~{self.calls} model calls, "
                 f"~{self.prompt_tokens:,} prompt + ~{self.completion_tokens:,} completion "
                 f"tokens")
         if self.cached_calls:
