@@ -173,6 +173,7 @@ class LLMClient:
             endpoint_id = server.endpoint_id
             # llama.cpp refuses n above its slot count.
             max_n_per_request = max_n_per_request or server.n_parallel
+            slots: int | None = server.n_parallel
         else:
             if not model:
                 raise ConfigurationError(
@@ -180,6 +181,7 @@ class LLMClient:
                     "SUBRATIONAL_LLM_MODEL"
                 )
             endpoint_id = base_url.rstrip("/")
+            slots = None
         if timeout <= 0:
             raise ConfigurationError(f"timeout must be > 0 seconds, got {timeout}")
         if not 1 <= top_logprobs <= 1000:
@@ -192,6 +194,8 @@ class LLMClient:
         self.model = model
         self.endpoint_id = endpoint_id
         self.chat_model = BUILTIN_MODELS[model].chat if self.embedded else None
+        #: Requests the embedded server answers at once (None: a remote endpoint).
+        self.slots = slots
         self.provenance = provenance
         self.top_logprobs = int(top_logprobs)
         self.min_extend_prob = float(min_extend_prob)
@@ -267,8 +271,12 @@ class LLMClient:
         if self.provenance is not None:
             self.provenance.append(record)
 
-    def _degrade(self, key: str, what: str, error: EndpointLimitError) -> bool:
-        """Record one degradation ``key``; False if it already happened (do not loop)."""
+    def degrade(self, key: str, what: str, error: EndpointLimitError) -> bool:
+        """Record degradation ``key`` once, in the usage and the log.
+
+        Returns:
+            False if it already happened: the caller must not degrade again (no loops).
+        """
         with self._lock:
             if key in self._degraded:
                 return False
@@ -337,7 +345,7 @@ class LLMClient:
                 20 if used > 20 else 5 if used > 5 else None)
             if new is None or new < 1:
                 return False
-            if not self._degrade(f"logprobs:{kind}",
+            if not self.degrade(f"logprobs:{kind}",
                                  f"{kind} top_logprobs {used} -> {new}", error):
                 return False
             with self._lock:
@@ -346,7 +354,7 @@ class LLMClient:
         if error.reason == "prompt-list" and batched:
             if not self.prompt_lists:
                 return True
-            if not self._degrade("prompt-list", "one prompt per request", error):
+            if not self.degrade("prompt-list", "one prompt per request", error):
                 return False
             self.prompt_lists = False
             return True
@@ -512,7 +520,7 @@ class LLMClient:
                     break
                 except EndpointLimitError as error:
                     if error.reason == "n" and error.limit and error.limit < size and (
-                            self._degrade("n", f"answers per request {size} -> {error.limit}",
+                            self.degrade("n", f"answers per request {size} -> {error.limit}",
                                           error) or self.max_n_per_request < size):
                         self.max_n_per_request = min(self.max_n_per_request, error.limit)
                         size = min(self.max_n_per_request, n - len(texts))
@@ -521,7 +529,7 @@ class LLMClient:
                     if error.reason != "unsupported-field" or retried or not (
                             "extra_body" in payload or "response_format" in payload):
                         raise
-                    self._degrade("structured", "unconstrained sampling", error)
+                    self.degrade("structured", "unconstrained sampling", error)
                     self.structured = False
                     constrain = False
                     retried = True

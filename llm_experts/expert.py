@@ -160,7 +160,8 @@ class LLMExpert(TabularPolicy):
         cache_path: SQLite answer cache; default ``<cache dir>/llm_answers.sqlite``.
         provenance_path: JSONL provenance log; default next to the cache.
         use_cache: False disables the cache (every answer is asked afresh).
-        concurrency: Parallel requests in :meth:`tabulate`.
+        concurrency: Parallel requests in :meth:`tabulate`; default 4, or 1 with the
+            deterministic embedded server (one slot: more would only queue).
         top_logprobs: Alternatives read per token in score mode.
         max_reasks: Re-asks per invalid answer in sample mode.
         timeout: Seconds per request.
@@ -194,7 +195,7 @@ class LLMExpert(TabularPolicy):
         cache_path: str | os.PathLike[str] | None = None,
         provenance_path: str | os.PathLike[str] | None = None,
         use_cache: bool = True,
-        concurrency: int = 4,
+        concurrency: int | None = None,
         top_logprobs: int = 100,
         max_reasks: int = 2,
         timeout: float = 60.0,
@@ -209,7 +210,7 @@ class LLMExpert(TabularPolicy):
                 f"prompt_style must be one of {STYLES}, got {prompt_style!r}")
         if prompt_style == "cot" and mode != "sample":
             raise ConfigurationError("prompt_style='cot' needs mode='sample'")
-        if not isinstance(concurrency, int) or concurrency < 1:
+        if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
             raise ConfigurationError(f"concurrency must be an integer >= 1, got {concurrency!r}")
         if not isinstance(n_samples, int) or n_samples < 1:
             raise ConfigurationError(f"n_samples must be an integer >= 1, got {n_samples!r}")
@@ -232,7 +233,6 @@ class LLMExpert(TabularPolicy):
         self.n_samples = n_samples
         self.temperature = float(temperature)
         self.seed_value = int(seed)
-        self.concurrency = concurrency
         self.max_reasks = int(max_reasks)
         self.progress = progress
         if client is None:
@@ -262,6 +262,9 @@ class LLMExpert(TabularPolicy):
         elif max_calls is not None:
             client.max_calls = max_calls
         self.client = client
+        if concurrency is None:
+            concurrency = 1 if client.slots == 1 else 4
+        self.concurrency = concurrency
         self.min_coverage = float(min_coverage)
         if not 0.0 <= self.min_coverage <= 1.0:
             raise ConfigurationError(
@@ -363,7 +366,7 @@ class LLMExpert(TabularPolicy):
                 return False
             what = (f"prompt style {used_style} -> {target[2]}" if target[2] != used_style
                     else f"mode {used_mode} -> {target[1]}")
-            if not self.client._degrade(f"switch:{what}", what, error):
+            if not self.client.degrade(f"switch:{what}", what, error):
                 return False
             self.mode, self.prompt_style = target[1], target[2]
             self.params.update(mode=self.mode, style=self.prompt_style)

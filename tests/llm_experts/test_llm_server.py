@@ -111,6 +111,11 @@ def test_cli_prints_base_url_and_stops_on_sigterm():
     try:
         base_url = proc.stdout.readline().strip()
         assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
+        # The start message names everything needed to use it: URL, model and provider.
+        message = "".join(proc.stdout.readline() for _ in range(3))
+        assert f"OPENAI_BASE_URL={base_url}" in message
+        assert "SUBRATIONAL_LLM_MODEL=smollm2-135m-instruct" in message
+        assert "PROVIDER=llamacpp" in message
         listed = openai.OpenAI(base_url=base_url, api_key="none").models.list()
         assert json.loads(listed.model_dump_json())["data"]
     finally:
