@@ -126,3 +126,5 @@ def test_replication_stopped_by_max_calls_resumes_without_repeating(tmp_path, ca
     assert game["coverage"]["min"] == pytest.approx(0.8)
     assert game["order_effect"]["mean"] == pytest.approx(0.25)
     assert usage["estimate"]["calls"] == 34 and usage["estimate"]["cached_calls"] == 5
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## Model use" in report and "| ultimatum | 22 | 0.77 | 0 | 0.800 / 0.800" in report
