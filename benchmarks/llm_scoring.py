@@ -41,8 +41,9 @@ def _tabulate(game: str, cache: Path, **options: Any) -> tuple[LLMExpert, dict[s
     return expert, record
 
 
-def measure(games: tuple[str, ...] = tuple(STUDIES)) -> dict[str, Any]:
-    """Run the measurements; returns the JSON record."""
+def measure(games: tuple[str, ...] = tuple(STUDIES), out_path: Path | None = None
+            ) -> dict[str, Any]:
+    """Run the measurements; returns the JSON record (also written after each step)."""
     out: dict[str, Any] = {"games": {}, "totals": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for label, options in (("gemma_two_orders", {}),
@@ -52,6 +53,7 @@ def measure(games: tuple[str, ...] = tuple(STUDIES)) -> dict[str, Any]:
             for game in games:
                 _, rec = _tabulate(game, Path(tmp) / f"{label}.sqlite", **options)
                 out["games"].setdefault(game, {})[label] = rec
+                _progress(out, out_path, game, label, rec)
                 total_calls += rec["usage"]["model_calls"]
                 total_states += rec["decision_states"]
                 total_seconds += rec["seconds"]
@@ -69,6 +71,8 @@ def measure(games: tuple[str, ...] = tuple(STUDIES)) -> dict[str, Any]:
             both = ~np.isnan(a) & ~np.isnan(b)
             out["games"][game]["smollm2_completion"] = rec_c
             out["games"][game]["smollm2_choice_top20"] = rec_k
+            _progress(out, out_path, game, "smollm2_completion", rec_c)
+            _progress(out, out_path, game, "smollm2_choice_top20", rec_k)
             out["games"][game]["smollm2_choice_vs_completion"] = {
                 "states_valid_in_both": int(both.sum()),
                 "mean_abs_difference_p_second_action": (
@@ -79,6 +83,16 @@ def measure(games: tuple[str, ...] = tuple(STUDIES)) -> dict[str, Any]:
     return out
 
 
+def _progress(out: dict[str, Any], path: Path | None, game: str, label: str,
+              rec: dict[str, Any]) -> None:
+    print(f"{game} {label}: {rec['calls_per_state']:.2f} calls/state, {rec['seconds']:.1f} s, "
+          f"{rec['invalid']} invalid, coverage {rec['coverage']}, order effect "
+          f"{rec['order_effect']}", flush=True)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(out, indent=2))
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Measure and write ``--out``."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.llm_scoring",
@@ -86,7 +100,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, default=Path("results/llm_scoring.json"))
     parser.add_argument("--games", nargs="+", choices=list(STUDIES), default=list(STUDIES))
     args = parser.parse_args(argv)
-    record = measure(tuple(args.games))
+    record = measure(tuple(args.games), args.out)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2))
     print(f"{'game':<18} {'run':<22} {'calls/state':>11} {'seconds':>8} {'invalid':>7} "

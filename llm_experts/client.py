@@ -113,7 +113,9 @@ class LLMClient:
             ``llamacpp`` for the embedded server and, for a remote endpoint, detected where
             safe (OpenAI's host; ``owned_by`` of ``GET /models`` for vLLM and llama.cpp),
             otherwise ``generic``.
-        timeout: Seconds per request.
+        timeout: Seconds per request; default 60 for a remote endpoint and 600 for the
+            embedded server (one slot on a shared CPU: a request may wait its turn, and a
+            list of prompts is several prompts' work).
         retry: Retry policy for transient failures.
         cache: Durable answer cache; None disables caching.
         provenance: JSONL log of every fresh answer; None disables it.
@@ -143,7 +145,7 @@ class LLMClient:
         api_key: str | None = None,
         model: str | None = None,
         provider: str | None = None,
-        timeout: float = 60.0,
+        timeout: float | None = None,
         retry: RetryPolicy | None = None,
         cache: AnswerCache | None = None,
         provenance: ProvenanceLog | None = None,
@@ -182,6 +184,8 @@ class LLMClient:
                 )
             endpoint_id = base_url.rstrip("/")
             slots = None
+        if timeout is None:
+            timeout = 600.0 if self.embedded else 60.0
         if timeout <= 0:
             raise ConfigurationError(f"timeout must be > 0 seconds, got {timeout}")
         if not 1 <= top_logprobs <= 1000:

@@ -164,7 +164,7 @@ class LLMExpert(TabularPolicy):
             deterministic embedded server (one slot: more would only queue).
         top_logprobs: Alternatives read per token in score mode.
         max_reasks: Re-asks per invalid answer in sample mode.
-        timeout: Seconds per request.
+        timeout: Seconds per request (default 60, or 600 with the embedded server).
         retry: Retry policy for transient failures.
         progress: Show a tqdm progress bar while tabulating.
         client: Use this client instead of building one (then model/base_url/api_key/cache
@@ -198,7 +198,7 @@ class LLMExpert(TabularPolicy):
         concurrency: int | None = None,
         top_logprobs: int = 100,
         max_reasks: int = 2,
-        timeout: float = 60.0,
+        timeout: float | None = None,
         retry: RetryPolicy | None = None,
         progress: bool = True,
         client: LLMClient | None = None,

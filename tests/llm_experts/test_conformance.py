@@ -120,3 +120,30 @@ def test_a_run_stopped_by_max_calls_resumes_without_repeating_a_call(tmp_path):
         prompts = [b["prompt"] for b in server.bodies]
         assert len(prompts) == 22 and len(set(prompts)) == 22  # nothing asked twice
         assert set(first) <= set(prompts)
+
+
+@pytest.mark.llm
+@pytest.mark.slow
+@pytest.mark.parametrize(("mode", "style"), [("score", "completion"), ("score", "choice"),
+                                             ("sample", "choice")])
+def test_the_real_embedded_server_behind_a_limit_of_20_alternatives(mode, style, tmp_path):
+    """SmolLM2-135M-Instruct serves completions and chat; treated as a vLLM endpoint (20
+    alternatives, lists of prompts, guided_choice) the flow runs without a 4xx, and every
+    state is either valid or invalid with its reason (and coverage, in score mode)."""
+    from llm_experts import EmbeddedServer
+
+    with EmbeddedServer("smollm2-135m-instruct") as server:
+        e = LLMExpert(IDS["double_or_nothing"], "cautious", base_url=server.base_url,
+                      model="smollm2-135m-instruct", provider="vllm", mode=mode,
+                      prompt_style=style, n_samples=2, cache_path=tmp_path / "c.sqlite",
+                      progress=False, concurrency=1)
+        report = e.tabulate()
+    assert e.client.logprobs_cap("completion") == e.client.logprobs_cap("chat") == 20
+    assert report.tabulated + len(report.invalid) == 5
+    assert report.usage.degradations == ()
+    if mode == "score":
+        assert set(report.coverage) == set(np.flatnonzero(e.model.decision_mask))
+        for bad in report.invalid:
+            assert bad.coverage is not None and bad.error
+    else:
+        assert report.tabulated == 5  # guided by the JSON schema, every answer is a letter
