@@ -10,8 +10,10 @@ export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
 # make demo BUDGET=full              the full budget (500 demonstrations, 5 seeds, tuned learners)
-# make demo BASE_URL=http://host:8000/v1 MODEL=name   another OpenAI-compatible endpoint
-#   (OPENAI_API_KEY from the environment; DEMO_ARGS passes any other flag of benchmarks.replicate)
+# make demo BASE_URL=http://host:8000/v1 MODEL=name PROVIDER=vllm   another OpenAI-compatible
+#   endpoint (PROVIDER: openai, vllm, ollama, llamacpp or generic; MAX_CALLS=N stops cleanly
+#   after N model calls; OPENAI_API_KEY from the environment; DEMO_ARGS passes any other flag
+#   of benchmarks.replicate)
 BUDGET ?= demo
 DEMO_STARTED := $(shell date +%s.%N)
 
@@ -47,6 +49,7 @@ test: install $(GYM1)/.installed
 demo: install
 	SUBRATIONAL_DEMO_STARTED=$(DEMO_STARTED) $(BIN)/python -m benchmarks.replicate \
 		--budget $(BUDGET) $(if $(MODEL),--model $(MODEL)) $(if $(BASE_URL),--base-url $(BASE_URL)) \
+		$(if $(PROVIDER),--provider $(PROVIDER)) $(if $(MAX_CALLS),--max-calls $(MAX_CALLS)) \
 		$(DEMO_ARGS)
 
 lint: install

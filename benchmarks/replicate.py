@@ -36,8 +36,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks import env_speed, reporting
-from llm_experts import LLMExpert
+from llm_experts import CallBudgetError, CallPlan, LLMExpert, Usage
 from llm_experts.prompts import PROMPT_VERSIONS
+from llm_experts.providers import PROVIDERS
 from subrational_gym import human_data, model_card
 from subrational_gym.aggregate import aggregate
 from subrational_gym.evaluation import behaviour_summary
@@ -158,6 +159,15 @@ class Args:
         ray_address: Ray cluster to join (default ``$RAY_ADDRESS``, else a local one).
         jobs_dir: Where finished training jobs are kept (default ``<out>/jobs``); a rerun
             skips every job recorded there.
+        provider: What the endpoint supports (``openai``, ``vllm``, ``ollama``,
+            ``llamacpp``, ``generic``); default ``$SUBRATIONAL_LLM_PROVIDER``, else detected.
+        max_calls: Most model calls of the whole run (None: no limit); the run stops cleanly
+            with every answer so far cached, and a rerun resumes.
+        min_coverage: Least share of the probability mass the labels must get in a state.
+        one_order: Ask each state with the labels in one order only (half the calls; position
+            bias then goes into the behaviour).
+        price_per_million_input: Price of a million prompt tokens, for a cost estimate.
+        price_per_million_output: Price of a million completion tokens.
     """
 
     budget: str = "demo"
@@ -176,6 +186,12 @@ class Args:
     workers: int = 1
     ray_address: str | None = None
     jobs_dir: Path | None = None
+    provider: str | None = None
+    max_calls: int | None = None
+    min_coverage: float = 0.5
+    one_order: bool = False
+    price_per_million_input: float | None = None
+    price_per_million_output: float | None = None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Args:
@@ -225,11 +241,36 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
     parser.add_argument("--jobs-dir", type=Path, default=None,
                         help="where finished training jobs are kept (default <out>/jobs); a "
                              "rerun skips the jobs recorded there")
+    parser.add_argument("--provider", choices=PROVIDERS, default=None,
+                        help="what the endpoint supports (log-probability limits, constraints, "
+                             "prompt lists): default $SUBRATIONAL_LLM_PROVIDER, else detected "
+                             "(llamacpp for the embedded server), else generic")
+    parser.add_argument("--max-calls", type=int, default=None,
+                        help="stop cleanly after this many model calls (everything asked so "
+                             "far stays cached; run again with a higher limit to resume)")
+    parser.add_argument("--min-coverage", type=float, default=0.5,
+                        help="least share of the probability mass the labels must get for a "
+                             "state to be valid in score mode (default 0.5)")
+    parser.add_argument("--one-order", action="store_true",
+                        help="ask each state with the labels in one order only (half the "
+                             "prompts; by default both orders are asked and averaged)")
+    parser.add_argument("--price-per-million-input", type=float, default=None,
+                        help="price of a million prompt tokens, for a cost estimate")
+    parser.add_argument("--price-per-million-output", type=float, default=None,
+                        help="price of a million completion tokens, for a cost estimate")
     ns = parser.parse_args(argv)
+    if ns.max_calls is not None and ns.max_calls < 0:
+        parser.error(f"--max-calls must be >= 0, got {ns.max_calls}")
+    if not 0.0 <= ns.min_coverage <= 1.0:
+        parser.error(f"--min-coverage must be in [0, 1], got {ns.min_coverage}")
     return Args(budget=ns.budget, games=tuple(ns.games), model=ns.model, base_url=ns.base_url,
                 mode=ns.mode, cache=ns.cache, out=ns.out, perf=not ns.no_perf,
                 progress=not ns.no_progress, executor=ns.executor, workers=ns.workers,
-                ray_address=ns.ray_address, jobs_dir=ns.jobs_dir)
+                ray_address=ns.ray_address, jobs_dir=ns.jobs_dir, provider=ns.provider,
+                max_calls=ns.max_calls,
+                min_coverage=ns.min_coverage, one_order=ns.one_order,
+                price_per_million_input=ns.price_per_million_input,
+                price_per_million_output=ns.price_per_million_output)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -269,6 +310,7 @@ class Replication:
         self.records: dict[str, Any] = {}
         self.endpoint: str | None = None
         self.model: str | None = None
+        self.provider: str | None = None
         self.train_times: dict[str, list[float]] = {}
         #: Choices per (game, variant, persona, source) for the structural fits: the LLM
         #: expert's demonstrations of the first seed, and each learner's expected choices
@@ -282,28 +324,98 @@ class Replication:
         self.tables: dict[str, np.ndarray] = {}
         self.training_seconds = 0.0
         self.job_counts: dict[str, int] = {}
+        #: Model use of every expert of this run, and per game (calls, coverage, order effect).
+        self.llm_usage = Usage()
+        self.llm_by_game: dict[str, dict[str, Any]] = {}
+        self.llm_plan: CallPlan | None = None
 
     def expert(self, study: Study, variant: Variant, persona: str, **kwargs: Any) -> LLMExpert:
         """The LLM expert of ``persona`` in ``variant``, with this run's endpoint and cache."""
         kwargs.setdefault("mode", self.args.mode)
         kwargs.setdefault("cache_path", self.args.cache)
+        if self.args.max_calls is not None:  # one budget for the whole run
+            kwargs.setdefault("max_calls", max(0, self.args.max_calls
+                                               - self.llm_usage.model_calls))
         return LLMExpert(study.env_id, persona, env_kwargs=dict(variant.env_kwargs),
                          model=self.args.model, base_url=self.args.base_url,
-                         progress=self.args.progress, **kwargs)
+                         progress=self.args.progress, provider=self.args.provider,
+                         min_coverage=self.args.min_coverage,
+                         counterbalance=not self.args.one_order, **kwargs)
+
+    def _account(self, game: str, report: Any) -> None:
+        """Add one tabulation to the run's model use and to its game's record."""
+        self.llm_usage = self.llm_usage + report.usage
+        rec = self.llm_by_game.setdefault(game, {"decision_states": 0, "model_calls": 0,
+                                                 "coverage": [], "order_effect": [],
+                                                 "invalid": 0})
+        rec["decision_states"] += report.n_decision_states
+        rec["model_calls"] += report.usage.model_calls
+        rec["coverage"].extend(report.coverage.values())
+        rec["order_effect"].extend(report.order_effect.values())
+        rec["invalid"] += len(report.invalid)
+
+    def _spend(self, report: Any) -> Any:
+        """Count a tabulation outside the study (performance) in the run's model use."""
+        self.llm_usage = self.llm_usage + report.usage
+        return report
+
+    def plan(self) -> CallPlan:
+        """What tabulating every persona will cost, before any call (cached requests free)."""
+        total = CallPlan(0, 0, 0, 0)
+        for study in self.studies:
+            for variant in study.variants:
+                for persona in study.persona_names:
+                    total = total + self.expert(study, variant, persona).plan()
+        return total.with_prices(self.args.price_per_million_input,
+                                 self.args.price_per_million_output)
+
+    def llm_usage_record(self) -> dict[str, Any]:
+        """Model use of the run for summary.json: totals, per game, the estimate made first."""
+        by_game = {}
+        for game, rec in self.llm_by_game.items():
+            cov = np.array(rec["coverage"], dtype=float)
+            eff = np.array(rec["order_effect"], dtype=float)
+            by_game[game] = {
+                "decision_states": rec["decision_states"], "model_calls": rec["model_calls"],
+                "calls_per_state": rec["model_calls"] / max(rec["decision_states"], 1),
+                "invalid_states": rec["invalid"],
+                "coverage": ({"min": float(cov.min()), "q10": float(np.quantile(cov, 0.1)),
+                              "median": float(np.median(cov)),
+                              "below_threshold": int((cov < self.args.min_coverage).sum()),
+                              "threshold": self.args.min_coverage} if cov.size else None),
+                "order_effect": ({"mean": float(eff.mean()), "max": float(eff.max())}
+                                 if eff.size else None),
+            }
+        usage = self.llm_usage
+        cost = None
+        if (self.args.price_per_million_input is not None
+                or self.args.price_per_million_output is not None):
+            cost = (usage.prompt_tokens * (self.args.price_per_million_input or 0.0)
+                    + usage.completion_tokens * (self.args.price_per_million_output or 0.0)
+                    ) / 1e6
+        return {"provider": self.provider, "orders": 1 if self.args.one_order else 2,
+                "min_coverage": self.args.min_coverage, "max_calls": self.args.max_calls,
+                **usage.to_dict(), "cost": cost, "by_game": by_game,
+                "estimate": self.llm_plan.to_dict() if self.llm_plan else None}
 
     def tabulate(self, study: Study, variant: Variant, persona: str) -> dict[str, Any]:
         """Tabulate one persona's expert (the model calls of the run) and its own choices."""
         game = study.make_env(variant.name)
         expert = self.expert(study, variant, persona)
         self.endpoint, self.model = expert.client.base_url, expert.client.model
+        self.provider = expert.client.profile.name
         report = expert.tabulate()
+        self._account(study.game, report)
         rec: dict[str, Any] = {
             "persona": persona,
             "attributes": dict(study.persona(persona).attributes),
             "tabulation": {"seconds": report.seconds, "model_calls": report.usage.model_calls,
                            "cache_hits": report.usage.cache_hits,
                            "decision_states": report.n_decision_states,
-                           "invalid_states": [dataclasses.asdict(s) for s in report.invalid]},
+                           "invalid_states": [dataclasses.asdict(s) for s in report.invalid],
+                           "coverage": report.coverage_summary(),
+                           "order_effect": report.order_effect_summary(),
+                           "degradations": list(report.usage.degradations)},
         }
         if not report.complete:
             rec["error"] = (f"{len(report.invalid)} decision states have no valid answer; "
@@ -418,6 +530,12 @@ class Replication:
     def run(self) -> dict[str, Any]:
         """Tabulate every persona, train every job, then findings, card, fidelity, reports."""
         seed_everything(0)
+        self.llm_plan = self.plan()
+        if self.args.base_url or os.environ.get("OPENAI_BASE_URL"):
+            _log(f"[plan] before any call to {self.args.base_url or 'OPENAI_BASE_URL'}: "
+                 + self.llm_plan.describe()
+                 + (f"; stops after {self.args.max_calls} calls"
+                    if self.args.max_calls is not None else ""))
         for study in self.studies:
             self.records[study.game] = {}
             for variant in study.variants:
@@ -618,17 +736,18 @@ class Replication:
         with tempfile.TemporaryDirectory() as tmp:
             fresh = Path(tmp) / "perf.sqlite"
             score = self.expert(ult, plain, "fairness", cache_path=fresh, mode="score")
-            score.tabulate()
+            self._spend(score.tabulate())
             sample = self.expert(ult, plain, "fairness", cache_path=Path(tmp) / "sample.sqlite",
                                  mode="sample", n_samples=10)
-            sample_report = sample.tabulate()
+            sample_report = self._spend(sample.tabulate())
             n_states = int(score.model.decision_mask.sum())
             one = {g: s.default_persona for g, s in STUDIES.items()}
             cold = Path(tmp) / "cold.sqlite"
 
             def tabulate_all() -> int:
-                return sum(self.expert(STUDIES[g], STUDIES[g].variant("plain"), persona,
-                                       cache_path=cold).tabulate().usage.model_calls
+                return sum(self._spend(self.expert(STUDIES[g], STUDIES[g].variant("plain"),
+                                                   persona, cache_path=cold).tabulate()
+                                       ).usage.model_calls
                            for g, persona in one.items())
 
             start = time.perf_counter()
@@ -648,6 +767,9 @@ class Replication:
                                            "unit": "model calls per decision state",
                                            "invalid_states": len(sample_report.invalid)},
                 "game": "ultimatum", "persona": "fairness",
+                "label_orders": 1 if self.args.one_order else 2,
+                "by_game": {g: r["model_calls"] / max(r["decision_states"], 1)
+                            for g, r in self.llm_by_game.items()},
             },
             "tabulate_all_games_one_persona": {"value": cold_seconds, "unit": "s",
                                                "model_calls": first_calls,
@@ -675,6 +797,7 @@ class Replication:
             "findings": [{k: f[k] for k in ("game", "finding", "reproduced", "numbers",
                                             "criterion", "learner", "by_source")}
                          for f in found],
+            "llm_usage": self.llm_usage_record(),
             "fidelity": {k: fidelity[k] for k in ("per_game", "overall", "overall_over_seeds",
                                                   "scale", "populations")},
         }
@@ -728,6 +851,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 if __name__ == "__main__":
     try:
         main()
+    except CallBudgetError as exc:
+        print(f"\nstopped: {exc}", file=sys.stderr)
+        sys.exit(3)
     except KeyboardInterrupt:
         print("\ninterrupted: every model answer received so far is saved in the answer "
               "cache; run the same command again (make demo) to resume without asking the "

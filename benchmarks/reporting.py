@@ -269,6 +269,35 @@ def contradictions(by_source: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return lines
 
 
+def _llm_usage_section(usage: Mapping[str, Any] | None) -> list[str]:
+    """Model use per game: calls per state, the labels' coverage and the order effect."""
+    if not usage or not usage.get("by_game"):
+        return []
+    lines = ["## Model use", "",
+             f"Provider profile `{usage['provider']}`, {usage['orders']} label order(s) per "
+             f"state; {usage['model_calls']} model calls, {usage['cache_hits']} cache hits, "
+             f"{usage['prompt_tokens']} prompt and {usage['completion_tokens']} completion "
+             "tokens" + (f", cost {usage['cost']:.4f}" if usage.get("cost") is not None
+                         else "") + ". Coverage: the labels' share of the probability mass "
+             f"(a state below {usage['min_coverage']:g} is invalid). Order effect: total "
+             "variation between the two label orders (0 = no position bias).", ""]
+    rows = []
+    for game, rec in usage["by_game"].items():
+        cov, eff = rec.get("coverage") or {}, rec.get("order_effect") or {}
+        rows.append([game, rec["decision_states"], f"{rec['calls_per_state']:.2f}",
+                     rec["invalid_states"],
+                     f"{cov['min']:.3f} / {cov['median']:.3f}" if cov else "-",
+                     cov.get("below_threshold", "-"),
+                     f"{eff['mean']:.3f} (max {eff['max']:.3f})" if eff else "-"])
+    lines += [markdown_table(["game", "states asked", "calls per state", "invalid",
+                              "coverage min / median", "below threshold",
+                              "order effect mean"], rows), ""]
+    if usage.get("degradations"):
+        lines += ["Degraded once after the endpoint named a limit: "
+                  + "; ".join(usage["degradations"]), ""]
+    return lines
+
+
 def replication_report(
     summary: Mapping[str, Any], records: Mapping[str, Mapping[str, Any]],
     perf: Mapping[str, Any] | None, plots: Mapping[str, Path], *, endpoint: str,
@@ -290,6 +319,7 @@ def replication_report(
     lines += ["## Behavioural model card", "",
               "See [model_card.md](model_card.md): the best-fitting family of each persona "
               "of the model, with its parameters and intervals.", ""]
+    lines += _llm_usage_section(summary.get("llm_usage"))
     lines += ["## Imitation fidelity (total variation to the LLM expert)", "",
               "Visit-weighted total variation between each learner and the expert it "
               "imitates: interquartile mean over seeds [95% bootstrap CI].", ""]

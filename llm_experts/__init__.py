@@ -9,38 +9,43 @@ the embedded one starts on first use.
 from __future__ import annotations
 
 from llm_experts.cache import AnswerCache, ProvenanceLog, ProvenanceRecord
-from llm_experts.client import (
-    LLMClient,
-    ParsedAnswer,
-    RetryPolicy,
-    SampleResult,
-    ScoreResult,
-    Usage,
-    parse_answer,
-)
+from llm_experts.client import LLMClient, SampleResult
+from llm_experts.cost import CallPlan
 from llm_experts.demonstrations import load_demonstrations, save_demonstrations
 from llm_experts.errors import (
     CacheCorruptError,
+    CallBudgetError,
     ConfigurationError,
     DemonstrationFileError,
+    EndpointLimitError,
     InvalidAnswerError,
     InvalidStateError,
     LLMExpertError,
     ModelCallError,
     ServerStartError,
 )
+from llm_experts.parsing import ParsedAnswer, parse_answer
 from llm_experts.personas import PRESETS, Persona, custom_persona, get_persona
 from llm_experts.prompts import PROMPT_VERSIONS, Prompt, build_prompt
+from llm_experts.providers import PROFILES, PROVIDERS, ProviderProfile, get_profile
+from llm_experts.scoring import ScoreResult
 from llm_experts.server import EmbeddedServer, default_server
+from llm_experts.transport import RetryPolicy
+from llm_experts.usage import Usage
 
 __all__ = [
     "PRESETS",
+    "PROFILES",
     "PROMPT_VERSIONS",
+    "PROVIDERS",
     "AnswerCache",
     "CacheCorruptError",
+    "CallBudgetError",
+    "CallPlan",
     "ConfigurationError",
     "DemonstrationFileError",
     "EmbeddedServer",
+    "EndpointLimitError",
     "InvalidAnswerError",
     "InvalidStateError",
     "LLMClient",
@@ -50,6 +55,7 @@ __all__ = [
     "ParsedAnswer",
     "Persona",
     "Prompt",
+    "ProviderProfile",
     "ProvenanceLog",
     "ProvenanceRecord",
     "RetryPolicy",
@@ -61,6 +67,7 @@ __all__ = [
     "custom_persona",
     "default_server",
     "get_persona",
+    "get_profile",
     "load_demonstrations",
     "parse_answer",
     "save_demonstrations",

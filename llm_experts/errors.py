@@ -15,6 +15,8 @@ __all__ = [
     "InvalidAnswerError",
     "InvalidStateError",
     "DemonstrationFileError",
+    "EndpointLimitError",
+    "CallBudgetError",
 ]
 
 
@@ -48,3 +50,29 @@ class InvalidStateError(LLMExpertError, RuntimeError):
 
 class DemonstrationFileError(LLMExpertError, ValueError):
     """A demonstrations file is missing or malformed."""
+
+
+class EndpointLimitError(ModelCallError):
+    """An HTTP 4xx that names a limit of the endpoint; the client may degrade once.
+
+    Attributes:
+        status: HTTP status.
+        reason: ``"logprobs"`` (too many alternatives), ``"no-completions"`` (no completions
+            endpoint for this model), ``"no-chat"``, ``"no-logprobs"``, ``"prompt-list"``
+            (one prompt per request), ``"n"`` (fewer answers per request) or
+            ``"unsupported-field"``.
+        limit: The number the endpoint named (e.g. 20 alternatives), if any.
+        detail: The endpoint's message (API key redacted).
+    """
+
+    def __init__(self, message: str, *, status: int, reason: str, limit: int | None,
+                 detail: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.limit = limit
+        self.detail = detail
+
+
+class CallBudgetError(LLMExpertError, RuntimeError):
+    """The run reached its ``max_calls``; every answer received so far is cached."""

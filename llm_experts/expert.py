@@ -11,6 +11,7 @@ rollout reaches it; it is never mapped to an action.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -24,9 +25,11 @@ import numpy as np
 
 from llm_experts.cache import AnswerCache, ProvenanceLog
 from llm_experts.client import LLMClient, RetryPolicy, Usage
-from llm_experts.errors import ConfigurationError, InvalidStateError
+from llm_experts.cost import CallPlan, plan_calls
+from llm_experts.errors import ConfigurationError, EndpointLimitError, InvalidStateError
 from llm_experts.personas import Persona, get_persona
-from llm_experts.prompts import STYLES, Prompt, build_prompt
+from llm_experts.prompts import LETTERS, STYLES, Prompt, build_prompt, label_orders
+from llm_experts.scoring import DEFAULT_MIN_COVERAGE
 from llm_experts.server import default_cache_dir
 from subrational_gym import make_env
 from subrational_gym.policies import TabularPolicy
@@ -44,11 +47,14 @@ class InvalidState:
         state: Index in the tabular model.
         description: The state's description.
         error: Why the answer is invalid.
+        coverage: Share of the probability mass the labels got (score mode; the lowest over
+            the label orders), else None.
     """
 
     state: int
     description: str
     error: str
+    coverage: float | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,12 @@ class TabulationReport:
         invalid: Decision states without one.
         usage: Model use during this tabulation.
         seconds: Wall-clock time.
+        coverage: Labels' share of the probability mass per decision state asked (score
+            mode; the lowest over the label orders), valid or not.
+        order_effect: Per decision state with a valid answer in every order: total variation
+            between the distributions of the label orders (0 = no position bias).
+        min_coverage: The coverage a valid state needs.
+        orders: Label orders asked per state (2 when counterbalancing).
     """
 
     n_states: int
@@ -70,11 +82,50 @@ class TabulationReport:
     invalid: tuple[InvalidState, ...]
     usage: Usage
     seconds: float
+    coverage: Mapping[int, float] = dataclasses.field(default_factory=dict)
+    order_effect: Mapping[int, float] = dataclasses.field(default_factory=dict)
+    min_coverage: float = DEFAULT_MIN_COVERAGE
+    orders: int = 1
 
     @property
     def complete(self) -> bool:
         """Whether every decision state has a valid distribution."""
         return not self.invalid and self.tabulated == self.n_decision_states
+
+    def coverage_summary(self) -> dict[str, Any]:
+        """Distribution of the labels' coverage over the decision states (score mode).
+
+        Returns:
+            ``n``, ``min``, ``q10``, ``median``, ``max``, ``below`` (states under
+            ``min_coverage``) and the ``threshold``; empty in sample mode.
+        """
+        values = np.array(list(self.coverage.values()), dtype=float)
+        if values.size == 0:
+            return {}
+        return {"n": int(values.size), "min": float(values.min()),
+                "q10": float(np.quantile(values, 0.1)), "median": float(np.median(values)),
+                "max": float(values.max()), "below": int((values < self.min_coverage).sum()),
+                "threshold": self.min_coverage}
+
+    def order_effect_summary(self) -> dict[str, Any]:
+        """Mean and largest total variation between label orders; empty with one order."""
+        values = np.array(list(self.order_effect.values()), dtype=float)
+        if values.size == 0:
+            return {}
+        return {"n": int(values.size), "mean": float(values.mean()), "max": float(values.max())}
+
+    @property
+    def calls_per_state(self) -> float:
+        """Model calls per decision state in this tabulation (0 when all were cached)."""
+        return self.usage.model_calls / max(self.n_decision_states, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (no per-state tables)."""
+        return {"decision_states": self.n_decision_states, "tabulated": self.tabulated,
+                "invalid": len(self.invalid), "seconds": self.seconds,
+                "usage": self.usage.to_dict(), "calls_per_state": self.calls_per_state,
+                "orders": self.orders, "coverage": self.coverage_summary(),
+                "order_effect": self.order_effect_summary()}
 
 
 class LLMExpert(TabularPolicy):
@@ -88,18 +139,32 @@ class LLMExpert(TabularPolicy):
         base_url: OpenAI-compatible endpoint; default ``$OPENAI_BASE_URL`` or the embedded
             server.
         api_key: Default ``$OPENAI_API_KEY``.
+        provider: ``openai``, ``vllm``, ``ollama``, ``llamacpp`` or ``generic``: what the
+            endpoint supports (see :mod:`llm_experts.providers`); default
+            ``$SUBRATIONAL_LLM_PROVIDER``, else detected where safe, else ``generic``.
         mode: ``"score"`` reads label probabilities; ``"sample"`` counts ``n_samples`` answers.
-        prompt_style: ``"completion"`` (default), ``"cot"`` (sample mode) or ``"chat"``.
+        prompt_style: ``"completion"``, ``"cot"`` (sample mode), ``"chat"`` or ``"choice"``
+            (lettered forced choice for chat models); default the provider's
+            (``choice`` for OpenAI, else ``completion``).
+        counterbalance: Ask every state with the labels in both orders and average them, so
+            position bias cancels (twice the prompts; one order with False).
+        min_coverage: Least share of the probability mass the labels must get for a state to
+            be valid in score mode (default 0.5); below it the state is invalid, with its
+            coverage reported.
+        max_calls: Most model calls of this expert's client (None: no limit); tabulating
+            past it raises :class:`~llm_experts.errors.CallBudgetError` with every answer so
+            far cached, so a rerun with a higher limit resumes without repeating a call.
         n_samples: Answers per state in sample mode.
         temperature: Sampling temperature in sample mode.
         seed: Seeds sampling requests and the generator that draws rollout actions.
         cache_path: SQLite answer cache; default ``<cache dir>/llm_answers.sqlite``.
         provenance_path: JSONL provenance log; default next to the cache.
         use_cache: False disables the cache (every answer is asked afresh).
-        concurrency: Parallel requests in :meth:`tabulate`.
+        concurrency: Parallel requests in :meth:`tabulate`; default 4, or 1 with the
+            deterministic embedded server (one slot: more would only queue).
         top_logprobs: Alternatives read per token in score mode.
         max_reasks: Re-asks per invalid answer in sample mode.
-        timeout: Seconds per request.
+        timeout: Seconds per request (default 60, or 600 with the embedded server).
         retry: Retry policy for transient failures.
         progress: Show a tqdm progress bar while tabulating.
         client: Use this client instead of building one (then model/base_url/api_key/cache
@@ -118,30 +183,34 @@ class LLMExpert(TabularPolicy):
         model: str | None = None,
         base_url: str | None = None,
         api_key: str | None = None,
+        provider: str | None = None,
         mode: str = "score",
         prompt_style: str | None = None,
+        counterbalance: bool = True,
+        min_coverage: float = DEFAULT_MIN_COVERAGE,
+        max_calls: int | None = None,
         n_samples: int = 10,
         temperature: float = 1.0,
         seed: int = 0,
         cache_path: str | os.PathLike[str] | None = None,
         provenance_path: str | os.PathLike[str] | None = None,
         use_cache: bool = True,
-        concurrency: int = 4,
+        concurrency: int | None = None,
         top_logprobs: int = 100,
         max_reasks: int = 2,
-        timeout: float = 60.0,
+        timeout: float | None = None,
         retry: RetryPolicy | None = None,
         progress: bool = True,
         client: LLMClient | None = None,
     ) -> None:
         if mode not in MODES:
             raise ConfigurationError(f"mode must be one of {MODES}, got {mode!r}")
-        style = prompt_style or "completion"
-        if style not in STYLES:
-            raise ConfigurationError(f"prompt_style must be one of {STYLES}, got {style!r}")
-        if style == "cot" and mode != "sample":
+        if prompt_style is not None and prompt_style not in STYLES:
+            raise ConfigurationError(
+                f"prompt_style must be one of {STYLES}, got {prompt_style!r}")
+        if prompt_style == "cot" and mode != "sample":
             raise ConfigurationError("prompt_style='cot' needs mode='sample'")
-        if not isinstance(concurrency, int) or concurrency < 1:
+        if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
             raise ConfigurationError(f"concurrency must be an integer >= 1, got {concurrency!r}")
         if not isinstance(n_samples, int) or n_samples < 1:
             raise ConfigurationError(f"n_samples must be an integer >= 1, got {n_samples!r}")
@@ -157,14 +226,13 @@ class LLMExpert(TabularPolicy):
             np.full((n, k), 1.0 / k),
             seed=seed,
             name=f"llm:{self.persona.name}",
-            params={"persona": self.persona.name, "mode": mode, "style": style},
+            params={"persona": self.persona.name, "mode": mode},
         )
         self.mode = mode
-        self.prompt_style = style
+        self.counterbalance = bool(counterbalance)
         self.n_samples = n_samples
         self.temperature = float(temperature)
         self.seed_value = int(seed)
-        self.concurrency = concurrency
         self.max_reasks = int(max_reasks)
         self.progress = progress
         if client is None:
@@ -187,14 +255,33 @@ class LLMExpert(TabularPolicy):
                 cache=cache,
                 provenance=provenance,
                 top_logprobs=top_logprobs,
+                provider=provider,
+                min_coverage=min_coverage,
+                max_calls=max_calls,
             )
+        elif max_calls is not None:
+            client.max_calls = max_calls
         self.client = client
-        self.params["model"] = client.model
+        if concurrency is None:
+            concurrency = 1 if client.slots == 1 else 4
+        self.concurrency = concurrency
+        self.min_coverage = float(min_coverage)
+        if not 0.0 <= self.min_coverage <= 1.0:
+            raise ConfigurationError(
+                f"min_coverage must be in [0, 1], got {min_coverage}; 0.5 is the default")
+        style = prompt_style or client.profile.default_style
+        if style == "cot" and mode != "sample":
+            style = "completion"
+        self.prompt_style = style
+        self.params.update(model=client.model, style=style, provider=client.profile.name,
+                           counterbalance=self.counterbalance)
         # NaN rows are decision states not asked yet; non-decision states are uniform.
         table = np.full((n, k), np.nan)
         table[~model_.decision_mask] = 1.0 / k
         self._table = table
         self._invalid: dict[int, InvalidState] = {}
+        self._coverage: dict[int, float] = {}
+        self._order_effect: dict[int, float] = {}
         self._lock = threading.Lock()
 
     # ``TabularPolicy.__init__`` assigns ``probs``; here it is the (lazily) tabulated table.
@@ -234,8 +321,12 @@ class LLMExpert(TabularPolicy):
         with self._lock:
             return self._table.copy()
 
-    def prompt_for(self, state: int) -> Prompt:
-        """The prompt asked for ``state`` (an index of the tabular model)."""
+    def orders(self, state: int) -> list[tuple[int, ...]]:
+        """The label orders asked for ``state``: both when counterbalancing."""
+        return label_orders(len(self.model.action_labels[state]), self.counterbalance)
+
+    def prompt_for(self, state: int, order: tuple[int, ...] | None = None) -> Prompt:
+        """The prompt asked for ``state`` (an index of the tabular model), labels in ``order``."""
         m = self.model
         return build_prompt(
             self.persona,
@@ -243,40 +334,120 @@ class LLMExpert(TabularPolicy):
             m.descriptions[state],
             m.action_labels[state],
             style=self.prompt_style,
+            order=order,
         )
 
+    def prompts_for(self, state: int) -> list[Prompt]:
+        """Every prompt asked for ``state``: one per label order."""
+        return [self.prompt_for(state, order) for order in self.orders(state)]
+
+    def plan(self, *, price_per_million_input: float | None = None,
+             price_per_million_output: float | None = None) -> CallPlan:
+        """Estimate what tabulating the states not yet answered will cost, without calls.
+
+        Requests whose answers are already in the cache are not counted.
+        """
+        pending = self._pending()
+        return plan_calls(self, pending, price_per_million_input=price_per_million_input,
+                          price_per_million_output=price_per_million_output)
+
+    def _switch(self, used_mode: str, used_style: str, error: EndpointLimitError) -> bool:
+        """Another prompt style or mode after the endpoint refused this one; once each."""
+        with self._lock:
+            if (self.mode, self.prompt_style) != (used_mode, used_style):
+                return True  # another thread switched already
+            if error.reason == "no-completions" and used_style in ("completion", "cot"):
+                target = ("mode", used_mode, "choice")
+            elif error.reason == "no-chat" and used_style in ("chat", "choice"):
+                target = ("mode", used_mode, "completion")
+            elif error.reason == "no-logprobs" and used_mode == "score":
+                target = ("mode", "sample", used_style)
+            else:
+                return False
+            what = (f"prompt style {used_style} -> {target[2]}" if target[2] != used_style
+                    else f"mode {used_mode} -> {target[1]}")
+            if not self.client.degrade(f"switch:{what}", what, error):
+                return False
+            self.mode, self.prompt_style = target[1], target[2]
+            self.params.update(mode=self.mode, style=self.prompt_style)
+            return True
+
     def _ask(self, state: int) -> None:
+        while True:
+            mode, style = self.mode, self.prompt_style
+            try:
+                self._ask_once(state)
+                return
+            except EndpointLimitError as error:
+                if not self._switch(mode, style, error):
+                    raise
+
+    def _ask_once(self, state: int) -> None:
         labels = self.model.action_labels[state]
-        prompt = self.prompt_for(state)
+        prompts = self.prompts_for(state)
+        k = len(labels)
+        coverage: float | None = None
+        order_effect: float | None = None
         if self.mode == "score":
-            result = self.client.score(
-                prompt.payload, labels, persona=self.persona.name, prompt_version=prompt.version
-            )
-            probs, error = result.probs, result.error
+            # The choice style scores the letters in listed order; map them back to actions.
+            scored_on = tuple(LETTERS[:k]) if prompts[0].options else tuple(labels)
+            results = self.client.score_orders(
+                [p.payload for p in prompts], scored_on, persona=self.persona.name,
+                prompt_version=prompts[0].version, min_coverage=self.min_coverage)
+            coverage = min(r.coverage for r in results)
+            bad = next((r for r in results if not r.valid), None)
+            if bad is not None:
+                probs, error = None, bad.error
+            else:
+                rows = []
+                for prompt, result in zip(prompts, results, strict=True):
+                    assert result.probs is not None
+                    row = np.zeros(k)
+                    if prompt.options:
+                        for pos, action in enumerate(prompt.order):
+                            row[action] = result.probs[pos]
+                    else:
+                        row[:] = result.probs
+                    rows.append(row)
+                if len(rows) > 1:
+                    order_effect = float(0.5 * np.abs(rows[0] - rows[1]).sum())
+                probs, error = tuple(np.mean(rows, axis=0)), None
         else:
-            sampled = self.client.sample_labels(
-                prompt.payload,
-                labels,
-                n=self.n_samples,
-                temperature=self.temperature,
-                seed=self.seed_value * 1_000_003 + state,
-                max_tokens=160 if self.prompt_style == "cot" else 16,
-                max_reasks=self.max_reasks,
-                constrain=False if self.prompt_style == "cot" else None,
-                persona=self.persona.name,
-                prompt_version=prompt.version,
-            )
-            probs = sampled.probs
+            per_order = max(1, self.n_samples // len(prompts))
+            counts = np.zeros(k)
+            errors: list[str] = []
+            for index, prompt in enumerate(prompts):
+                sample_on = tuple(LETTERS[:k]) if prompt.options else tuple(labels)
+                sampled = self.client.sample_labels(
+                    prompt.payload,
+                    sample_on,
+                    n=per_order,
+                    temperature=self.temperature,
+                    seed=self.seed_value * 1_000_003 + state + 500_009 * index,
+                    max_tokens=160 if self.prompt_style == "cot" else 16,
+                    max_reasks=self.max_reasks,
+                    constrain=False if self.prompt_style == "cot" else None,
+                    persona=self.persona.name,
+                    prompt_version=prompt.version,
+                )
+                for pos, count in enumerate(sampled.counts):
+                    counts[prompt.order[pos] if prompt.options else pos] += count
+                errors.extend(sampled.errors)
+            probs = tuple(counts / counts.sum()) if counts.sum() else None
             error = (
                 None
                 if probs
-                else f"no valid answer among {self.n_samples}: "
-                + ("; ".join(sorted(set(sampled.errors))) or "empty")
+                else f"no valid answer among {per_order * len(prompts)}: "
+                + ("; ".join(sorted(set(errors))) or "empty")
             )
         with self._lock:
+            if coverage is not None:
+                self._coverage[state] = coverage
+            if order_effect is not None:
+                self._order_effect[state] = order_effect
             if probs is None:
                 self._invalid[state] = InvalidState(
-                    state, self.model.descriptions[state], error or "invalid"
+                    state, self.model.descriptions[state], error or "invalid", coverage
                 )
             else:
                 self._table[state] = probs
@@ -305,6 +476,7 @@ class LLMExpert(TabularPolicy):
 
         Raises:
             ModelCallError: A request failed after the last retry.
+            CallBudgetError: ``max_calls`` was reached; what was answered is cached.
         """
         if retry_invalid:
             with self._lock:
@@ -333,6 +505,8 @@ class LLMExpert(TabularPolicy):
         decision = int(self.model.decision_mask.sum())
         with self._lock:
             tabulated = int((~np.isnan(self._table[self.model.decision_mask, 0])).sum())
+            coverage = dict(sorted(self._coverage.items()))
+            order_effect = dict(sorted(self._order_effect.items()))
         return TabulationReport(
             n_states=self.model.n_states,
             n_decision_states=decision,
@@ -340,6 +514,10 @@ class LLMExpert(TabularPolicy):
             invalid=self.invalid_states,
             usage=self.usage - before,
             seconds=time.monotonic() - started,
+            coverage=coverage,
+            order_effect=order_effect,
+            min_coverage=self.min_coverage,
+            orders=2 if self.counterbalance else 1,
         )
 
     def _raise_if_invalid(self, invalid: Mapping[int, InvalidState]) -> None:
@@ -350,7 +528,8 @@ class LLMExpert(TabularPolicy):
             f"{len(invalid)} decision state(s) of {self.model.env_id} have no valid answer from "
             f"{self.client.model!r} (persona {self.persona.name!r}); first: state {first.state} "
             f"({first.description!r}): {first.error}. Fix: raise top_logprobs, use "
-            "mode='sample', another model, or expert.tabulate(retry_invalid=True)"
+            "mode='sample', prompt_style='choice', another model, or "
+            "expert.tabulate(retry_invalid=True)"
         )
 
     def action_distribution(self, observations: np.ndarray) -> np.ndarray:
@@ -372,5 +551,5 @@ class LLMExpert(TabularPolicy):
     def __repr__(self) -> str:
         return (
             f"LLMExpert({self.model.env_id}, persona={self.persona.name!r}, "
-            f"model={self.client.model!r}, mode={self.mode!r})"
+            f"model={self.client.model!r}, mode={self.mode!r}, style={self.prompt_style!r})"
         )

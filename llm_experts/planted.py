@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llm_experts.personas import get_persona, preset_names
-from llm_experts.prompts import build_prompt
+from llm_experts.prompts import build_prompt, label_orders
 from llm_experts.testing import FakeLLMServer
 from subrational_gym import make_env, policies
 from subrational_gym.policies import TabularPolicy
@@ -92,11 +92,14 @@ def planted_prompts(variants: Sequence[tuple[str, Mapping[str, Any]]] = VARIANTS
                 if not model.decision_mask[s]:
                     continue
                 labels = model.action_labels[s]
-                text = build_prompt(persona, game, model.descriptions[s], labels).text
-                # A probability of exactly 0 has no log-probability: floor it far below
-                # anything a fit could see.
-                table[text] = {label: max(float(p), 1e-12)
-                               for label, p in zip(labels, probs[s], strict=True)}
+                # Both label orders: the planted model has no position bias.
+                for order in label_orders(len(labels)):
+                    text = build_prompt(persona, game, model.descriptions[s], labels,
+                                        order=order).text
+                    # A probability of exactly 0 has no log-probability: floor it far below
+                    # anything a fit could see.
+                    table[text] = {label: max(float(p), 1e-12)
+                                   for label, p in zip(labels, probs[s], strict=True)}
     return table
 
 

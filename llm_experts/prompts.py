@@ -1,12 +1,19 @@
 """Versioned prompt templates: a persona meets the natural-language description of a state.
 
-Three styles:
+Four styles:
 
 * ``"completion"`` for base models (the default; Gemma 270M has no chat template): the
   prompt ends right where the action label comes, ``... Jerry decides to "``.
 * ``"cot"`` (chain of thought, for sample mode): the model reasons, then writes
   ``Answer: <label>``.
 * ``"chat"`` for chat models: a role-play system message and the question.
+* ``"choice"`` for chat models scored within a few alternatives (OpenAI's 20, or 5): a
+  forced choice whose options are lettered ``A``, ``B``, ...; the answer's first token is
+  the letter, so the model's choice is read from the first token's top log-probabilities
+  (:attr:`Prompt.options` are the letters, in action order).
+
+Every style lists the labels in an ``order`` (a permutation of the actions); the expert asks
+both orders and averages them by default, so position bias cancels.
 
 Any change to a template must bump its version: the version is part of every cache key.
 
@@ -16,6 +23,10 @@ Example:
     ...                       "The proposer offers you $3, keeping $7.", ("reject", "accept"))
     >>> prompt.text.endswith('Jerry decides to "')
     True
+    >>> choice = build_prompt(get_persona("fairness"), "ultimatum", "Offer: $3.",
+    ...                       ("reject", "accept"), style="choice", order=(1, 0))
+    >>> choice.options, "A) accept" in choice.messages[1]["content"]
+    (('B', 'A'), True)
 """
 
 from __future__ import annotations
@@ -26,15 +37,17 @@ from dataclasses import dataclass
 from llm_experts.errors import ConfigurationError
 from llm_experts.personas import GAMES, Persona
 
-__all__ = ["PROMPT_VERSIONS", "STYLES", "Prompt", "build_prompt"]
+__all__ = ["LETTERS", "PROMPT_VERSIONS", "STYLES", "Prompt", "build_prompt", "label_orders"]
 
-STYLES = ("completion", "cot", "chat")
+STYLES = ("completion", "cot", "chat", "choice")
+LETTERS = "ABCDEFGH"
 
+# Version 2: labels listed in a given order (both orders asked by default); "choice" style.
 PROMPT_VERSIONS: dict[str, str] = {
-    "ultimatum": "ultimatum-1",
-    "marshmallow": "marshmallow-1",
-    "double_or_nothing": "double_or_nothing-1",
-    "procrastination": "procrastination-1",
+    "ultimatum": "ultimatum-2",
+    "marshmallow": "marshmallow-2",
+    "double_or_nothing": "double_or_nothing-2",
+    "procrastination": "procrastination-2",
 }
 """Template version per game; bump on any change of wording."""
 
@@ -58,16 +71,21 @@ class Prompt:
     """A rendered prompt.
 
     Attributes:
-        text: Completion prompt (None for chat style).
-        messages: Chat messages (None unless chat style).
-        version: Template version, e.g. ``"ultimatum-1/completion"``.
+        text: Completion prompt (None for chat styles).
+        messages: Chat messages (None unless a chat style).
+        version: Template version, e.g. ``"ultimatum-2/completion"``.
         style: One of :data:`STYLES`.
+        order: The actions in the order the prompt lists them.
+        options: What is scored for each action, in action order: the letters of the
+            ``choice`` style, else None (the labels themselves).
     """
 
     text: str | None
     messages: tuple[dict[str, str], ...] | None
     version: str
     style: str
+    order: tuple[int, ...] = ()
+    options: tuple[str, ...] | None = None
 
     @property
     def payload(self) -> str | list[dict[str, str]]:
@@ -83,6 +101,17 @@ def _choices(labels: Sequence[str]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
+def label_orders(n_labels: int, counterbalance: bool = True) -> list[tuple[int, ...]]:
+    """The label orders asked: action order, and reversed when counterbalancing.
+
+    Example:
+        >>> label_orders(2), label_orders(2, counterbalance=False)
+        ([(0, 1), (1, 0)], [(0, 1)])
+    """
+    forward = tuple(range(n_labels))
+    return [forward, forward[::-1]] if counterbalance and n_labels > 1 else [forward]
+
+
 def build_prompt(
     persona: Persona,
     game: str,
@@ -90,6 +119,7 @@ def build_prompt(
     labels: Sequence[str],
     *,
     style: str = "completion",
+    order: Sequence[int] | None = None,
 ) -> Prompt:
     """Render the prompt for one decision state.
 
@@ -99,12 +129,15 @@ def build_prompt(
         description: The state's description, in the second person.
         labels: Action labels in action order.
         style: One of :data:`STYLES`.
+        order: The action indices in the order the prompt lists them (default: action
+            order).
 
     Returns:
         The rendered :class:`Prompt`.
 
     Raises:
-        ConfigurationError: Unknown game or style, or empty labels.
+        ConfigurationError: Unknown game or style, empty labels, or an order that is not a
+            permutation of the actions.
     """
     if game not in GAMES:
         raise ConfigurationError(f"unknown game {game!r}; expected one of {GAMES}")
@@ -112,18 +145,35 @@ def build_prompt(
         raise ConfigurationError(f"unknown prompt style {style!r}; expected one of {STYLES}")
     if not labels:
         raise ConfigurationError("labels must not be empty; pass the state's action labels")
+    order = tuple(range(len(labels))) if order is None else tuple(order)
+    if sorted(order) != list(range(len(labels))):
+        raise ConfigurationError(
+            f"order must be a permutation of 0..{len(labels) - 1}, got {order}; "
+            "pass e.g. order=(1, 0) for two labels"
+        )
     c = persona.character
     version = f"{PROMPT_VERSIONS[game]}/{style}"
     situation = description.strip().replace('"', "'")
-    choices = _choices(labels)
-    if style == "chat":
+    listed = [labels[i] for i in order]
+    choices = _choices(listed)
+    if style in ("chat", "choice"):
         system = f"{persona.second_person()} {_CHAT_CONTEXT[game]} Stay in character."
-        user = (
-            f"{situation}\nWhat do you do: {choices}? "
-            "Reply with exactly one of these words and nothing else."
-        )
+        options = None
+        if style == "chat":
+            user = (
+                f"{situation}\nWhat do you do: {choices}? "
+                "Reply with exactly one of these words and nothing else."
+            )
+        else:
+            letter = {action: LETTERS[pos] for pos, action in enumerate(order)}
+            lines = "\n".join(f"{LETTERS[pos]}) {label}" for pos, label in enumerate(listed))
+            user = (
+                f"{situation}\nWhat do you do?\n{lines}\n"
+                "Answer with the letter of your choice only."
+            )
+            options = tuple(letter[i] for i in range(len(labels)))
         messages = ({"role": "system", "content": system}, {"role": "user", "content": user})
-        return Prompt(None, messages, version, style)
+        return Prompt(None, messages, version, style, order, options)
     head = (
         f"{persona.third_person()} {_CONTEXT[game].format(c=c)}\n"
         f'{c} is told: "{situation}"\n'
@@ -136,4 +186,4 @@ def build_prompt(
         )
     else:
         text = head + f'{c} decides to "'
-    return Prompt(text, None, version, style)
+    return Prompt(text, None, version, style, order)

@@ -17,6 +17,26 @@ Faults:
     ``"refusal"``, ``"no-label"``, ``"several-labels"``: sampled text that refuses, names
     no action or names several.
     ``"missing-label"``: top log-probabilities that omit every token but the first label's.
+    ``"low-coverage"``: top log-probabilities where the labels get 5% of the mass.
+
+Provider profiles (``profile=``) reproduce a provider's documented limits and error payloads,
+and answer any of the experts' prompts from the options the prompt lists (first listed 0.5,
+second 0.3: a position bias that counterbalancing must cancel):
+
+* ``"openai-chat"``: a current OpenAI chat model. ``/v1/completions`` is a 404 ("This is a
+  chat model and not supported in the v1/completions endpoint"); ``top_logprobs`` above 20 and
+  unknown fields (``grammar``, ``guided_choice``, ``cache_prompt``) are 400s in OpenAI's
+  ``{"error": {...}}`` shape; ``response_format`` JSON schemas are honoured.
+* ``"openai-completions"``: a legacy completions model: ``logprobs`` above 5 is a 400, the
+  log-probabilities come in the legacy ``top_logprobs: [{token: logprob}]`` format, and chat
+  is a 404 ("This is not a chat model").
+* ``"vllm"``: more than 20 alternatives is vLLM's 400 ("Requested sample logprobs of N, which
+  is greater than max allowed: 20", top-level ``{"object": "error", ...}``); lists of prompts
+  and ``guided_choice`` work.
+* ``"ollama"``: ``top_logprobs`` above 20 is a 400 ("top_logprobs must be between 0 and 20");
+  a list of prompts is a 400 ("prompt currently only accepts a string").
+* ``"llamacpp"``: any number of alternatives, GBNF ``grammar`` (a choice of quoted
+  strings), lists of prompts, ``n`` up to 4 slots.
 
 Example:
     >>> with FakeLLMServer(token_probs={"accept": 0.6, "reject": 0.3}) as server:
@@ -29,6 +49,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import random
+import re
 import threading
 import time
 from collections import Counter, deque
@@ -36,7 +58,7 @@ from collections.abc import Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["FAKE_API_KEY", "FAULTS", "FakeLLMServer"]
+__all__ = ["FAKE_API_KEY", "FAULTS", "PROFILES", "FakeLLMServer"]
 
 FAULTS = frozenset(
     {
@@ -54,8 +76,12 @@ FAULTS = frozenset(
         "no-label",
         "several-labels",
         "missing-label",
+        "low-coverage",
     }
 )
+
+PROFILES = ("openai-chat", "openai-completions", "vllm", "ollama", "llamacpp")
+"""Provider profiles the server can reproduce."""
 
 _FILLER = {"the": 0.02, "to": 0.01, "it": 0.005}
 
@@ -78,6 +104,8 @@ class FakeLLMServer:
         retry_after: ``Retry-After`` value sent with the ``"429"`` fault.
         default_fault: Fault applied once the script is exhausted (None: healthy).
         port: Port on 127.0.0.1 (0: a free one).
+        profile: One of :data:`PROFILES` (None: a lenient llama.cpp-like server answering
+            ``token_probs``).
     """
 
     def __init__(
@@ -91,7 +119,11 @@ class FakeLLMServer:
         retry_after: str = "0.2",
         default_fault: str | None = None,
         port: int = 0,
+        profile: str | None = None,
     ) -> None:
+        if profile is not None and profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}; expected None or one of {PROFILES}")
+        self.profile = profile
         self.token_probs = dict(token_probs or {"accept": 0.6, "reject": 0.3})
         self.continuations = {k: dict(v) for k, v in (continuations or {}).items()}
         self.text = text
@@ -174,7 +206,21 @@ class FakeLLMServer:
             self._text_index += 1
             return text
 
+    def _listed_options(self, prompt: str) -> list[str]:
+        """The answer options the experts' prompts list, in listed order."""
+        letters = re.findall(r"^([A-H])\) ", prompt, flags=re.M)
+        if letters:
+            return letters
+        line = next((ln for ln in reversed(prompt.splitlines())
+                     if "can either" in ln or "What do you do:" in ln
+                     or "one of" in ln), "")
+        return re.findall(r'"([^"]+)"', line)
+
     def _probs_for(self, prompt: str) -> dict[str, float]:
+        if self.profile is not None:
+            options = self._listed_options(prompt)
+            if options:
+                return dict(zip(options, (0.5, 0.3, 0.1, 0.05), strict=False))
         best = ""
         for suffix in self.continuations:
             if prompt.endswith(suffix) and len(suffix) > len(best):
@@ -186,8 +232,15 @@ class FakeLLMServer:
         if fault == "missing-label":
             first = next(iter(probs))
             probs = {first: probs[first]}
+        if fault == "low-coverage":
+            probs = {tok: 0.05 * p / sum(probs.values()) for tok, p in probs.items()}
+            probs["hmm"] = 0.9
         merged = {**_FILLER, **probs}
         top = sorted(merged.items(), key=lambda kv: -kv[1])[: max(k, 1)]
+        if self.profile == "openai-completions":  # the legacy format
+            return {"tokens": [top[0][0]], "token_logprobs": [math.log(top[0][1])],
+                    "top_logprobs": [{tok: math.log(p) for tok, p in top}],
+                    "text_offset": [len(prompt)]}
         entries = [
             {"id": i, "token": tok, "bytes": list(tok.encode()), "logprob": math.log(p)}
             for i, (tok, p) in enumerate(top)
@@ -203,45 +256,116 @@ class FakeLLMServer:
             return "accept or reject, hard to say."
         return self._next_text()
 
+    def _sampled_text(self, prompt: str, body: dict[str, Any], chat: bool, index: int,
+                      fault: str | None) -> str:
+        if self.profile is None or fault is not None:
+            return self._text(fault)
+        options = self._listed_options(prompt)
+        if not options:
+            return self._text(fault)
+        rng = random.Random(f"{body.get('seed')}-{index}-{prompt}")
+        choice = options[0] if rng.random() < 0.6 else options[min(1, len(options) - 1)]
+        if isinstance(body.get("response_format"), dict):
+            return json.dumps({"decision": choice})
+        if chat or body.get("grammar") or body.get("guided_choice"):
+            return choice
+        return f'{choice}" because it feels right.'
+
     def _answer(self, path: str, body: dict[str, Any], fault: str | None) -> dict[str, Any]:
         n = int(body.get("n") or 1)
         chat = path.endswith("/chat/completions")
         if chat:
             messages = body.get("messages") or []
-            prompt = "\n".join(str(m.get("content", "")) for m in messages)
+            prompts = ["\n".join(str(m.get("content", "")) for m in messages)]
             want = bool(body.get("logprobs"))
             k = int(body.get("top_logprobs") or 1)
         else:
-            prompt = str(body.get("prompt", ""))
+            raw = body.get("prompt", "")
+            prompts = [str(p) for p in raw] if isinstance(raw, list) else [str(raw)]
             want = body.get("logprobs") is not None
             k = int(body.get("logprobs") or 1)
         choices = []
-        for index in range(n):
-            if want and int(body.get("max_tokens") or 16) == 1:
-                logprobs = self._logprobs(prompt, fault, k)
-                text = logprobs["content"][0]["token"]
-            else:
-                logprobs = None
-                text = self._text(fault)
-            choice: dict[str, Any] = {"index": index, "finish_reason": "stop", "logprobs": logprobs}
-            if chat:
-                choice["message"] = {"role": "assistant", "content": text}
-            else:
-                choice["text"] = text
-            choices.append(choice)
+        for j, prompt in enumerate(prompts):
+            for index in range(n):
+                if want and int(body.get("max_tokens") or 16) == 1:
+                    logprobs = self._logprobs(prompt, fault, k)
+                    text = (logprobs["tokens"][0] if "tokens" in logprobs
+                            else logprobs["content"][0]["token"])
+                else:
+                    logprobs = None
+                    text = self._sampled_text(prompt, body, chat, index, fault)
+                choice: dict[str, Any] = {"index": j * n + index, "finish_reason": "stop",
+                                          "logprobs": logprobs}
+                if chat:
+                    choice["message"] = {"role": "assistant", "content": text}
+                else:
+                    choice["text"] = text
+                choices.append(choice)
+        words = sum(len(p.split()) for p in prompts)
         return {
             # The id names the prompt, so tests can tell which answers a cache holds.
-            "id": "fake-" + hashlib.sha256(prompt.encode()).hexdigest()[:16],
+            "id": "fake-" + hashlib.sha256(prompts[0].encode()).hexdigest()[:16],
             "object": "chat.completion" if chat else "text_completion",
             "created": int(time.time()),
             "model": str(body.get("model", "fake")),
             "choices": choices,
             "usage": {
-                "prompt_tokens": len(prompt.split()),
-                "completion_tokens": n,
-                "total_tokens": len(prompt.split()) + n,
+                "prompt_tokens": words,
+                "completion_tokens": n * len(prompts),
+                "total_tokens": words + n * len(prompts),
             },
         }
+
+    def _refusal(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """The error a real provider answers to this request, per its profile, else None."""
+        profile = self.profile
+        if profile is None:
+            return None
+        chat = path.endswith("/chat/completions")
+        k = int((body.get("top_logprobs") if chat else body.get("logprobs")) or 0)
+
+        def openai_error(status: int, message: str, param: str | None = None,
+                         code: str | None = None) -> tuple[int, dict[str, Any]]:
+            return status, {"error": {"message": message, "type": "invalid_request_error",
+                                      "param": param, "code": code}}
+
+        if profile.startswith("openai"):
+            if profile == "openai-chat" and not chat:
+                return openai_error(404, "This is a chat model and not supported in the "
+                                    "v1/completions endpoint. Did you mean to use "
+                                    "v1/chat/completions?", "model")
+            if profile == "openai-completions" and chat:
+                return openai_error(404, "This is not a chat model and thus not supported "
+                                    "in the v1/chat/completions endpoint. Did you mean to use "
+                                    "v1/completions?", "model")
+            for name in ("grammar", "guided_choice", "cache_prompt", "n_probs"):
+                if name in body:
+                    return openai_error(400, f"Unrecognized request argument supplied: {name}")
+            cap = 20 if chat else 5
+            if k > cap:
+                name = "top_logprobs" if chat else "logprobs"
+                return openai_error(400, f"Invalid '{name}': integer above maximum value. "
+                                    f"Expected a value <= {cap}, but got {k} instead.", name,
+                                    "integer_above_max_value")
+            if isinstance(body.get("prompt"), list) and len(body["prompt"]) > 1 and chat:
+                return openai_error(400, "prompt must be a string")
+        elif profile == "vllm":
+            if k > 20:
+                return 400, {"object": "error", "message": f"Requested sample logprobs of "
+                             f"{k}, which is greater than max allowed: 20",
+                             "type": "BadRequestError", "param": None, "code": 400}
+        elif profile == "ollama":
+            if k > 20:
+                return openai_error(400, "top_logprobs must be between 0 and 20")
+            if isinstance(body.get("prompt"), list):
+                return openai_error(400, "prompt currently only accepts a string")
+        elif profile == "llamacpp":
+            n = int(body.get("n") or 1)
+            if n > 4:
+                return 400, {"error": {"code": 400, "message": "Field 'n': Value must be "
+                                       f"between 1 <= value <= 4, but got {n}",
+                                       "type": "invalid_request_error"}}
+        return None
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -268,7 +392,12 @@ class FakeLLMServer:
                 if self.path.rstrip("/") in ("/health", "/v1/health"):
                     self._json(200, {"status": "ok"})
                 elif self.path.rstrip("/") == "/v1/models":
-                    self._json(200, {"object": "list", "data": [{"id": "fake", "object": "model"}]})
+                    owner = {"vllm": "vllm", "llamacpp": "llamacpp", "ollama": "library",
+                             "openai-chat": "system", "openai-completions": "system"}
+                    model: dict[str, Any] = {"id": "fake", "object": "model"}
+                    if server.profile is not None:
+                        model["owned_by"] = owner[server.profile]
+                    self._json(200, {"object": "list", "data": [model]})
                 else:
                     self._json(404, {"error": {"message": f"no route {self.path}"}})
 
@@ -288,6 +417,10 @@ class FakeLLMServer:
                     return
                 with server._lock:
                     server.bodies.append(body)
+                refused = server._refusal(path, body)
+                if refused is not None:
+                    self._json(*refused)
+                    return
                 fault = server._next_fault()
                 if fault == "delay":
                     time.sleep(server.delay)

@@ -93,9 +93,51 @@ def test_help_documents_every_option_and_the_budgets():
                   "--out": "output folder", "--no-perf": "performance benchmark",
                   "--no-progress": "no progress bars", "--executor": "training jobs run",
                   "--workers": "worker processes", "--ray-address": "Ray cluster",
-                  "--jobs-dir": "finished training jobs are kept"}
+                  "--jobs-dir": "finished training jobs are kept",
+                  "--provider": "what the endpoint supports", "--max-calls": "stop cleanly",
+                  "--min-coverage": "share of the probability mass",
+                  "--one-order": "one order only",
+                  "--price-per-million-input": "cost estimate",
+                  "--price-per-million-output": "completion tokens"}
     for option, words in documented.items():
         assert option in text and words in text, option
     assert "Budgets -- tiny: 20 demonstration episodes" in text
     assert "demo: 200 demonstration episodes" in text and "full: 500" in text
     assert "OPENAI_API_KEY" in text and "resumes" in text
+
+
+@pytest.mark.slow
+def test_replication_stopped_by_max_calls_resumes_without_repeating(tmp_path, capsys):
+    """Against a vLLM-like endpoint: the plan is printed first, --max-calls stops the run
+    with everything asked so far cached, and the rerun asks only what is missing."""
+    from benchmarks import replicate
+    from llm_experts import CallBudgetError
+    from llm_experts.testing import FakeLLMServer
+
+    with FakeLLMServer(profile="vllm") as server:
+        argv = ["--budget", "tiny", "--games", "ultimatum", "--no-perf", "--no-progress",
+                "--base-url", server.base_url, "--model", "m", "--provider", "vllm",
+                "--cache", str(tmp_path / "answers.sqlite"), "--out", str(tmp_path / "out"),
+                "--price-per-million-input", "0.5", "--price-per-million-output", "1.5"]
+        with pytest.raises(CallBudgetError, match="max_calls=5"):
+            replicate.main([*argv, "--max-calls", "5"])
+        printed = capsys.readouterr().out
+        # Two personas x 11 states; vLLM takes both label orders in one request, and the
+        # plan counts a follow-up for labels split over tokens (this server needs none).
+        assert "[plan] before any call" in printed and "22 states to ask" in printed
+        assert "up to ~44 model calls" in printed and "estimated cost" in printed
+        assert server.request_count == 5
+        first = [tuple(b["prompt"]) for b in server.bodies]
+        summary = replicate.main(argv)
+        asked = [tuple(b["prompt"]) for b in server.bodies]
+    assert len(asked) == 22 and len(set(asked)) == 22 and set(first) <= set(asked)
+    usage = summary["llm_usage"]
+    assert usage["model_calls"] == 17 and usage["cache_hits"] == 5
+    assert usage["provider"] == "vllm" and usage["orders"] == 2 and usage["cost"] > 0
+    game = usage["by_game"]["ultimatum"]
+    assert game["calls_per_state"] == pytest.approx(17 / 22)
+    assert game["coverage"]["min"] == pytest.approx(0.8)
+    assert game["order_effect"]["mean"] == pytest.approx(0.25)
+    assert usage["estimate"]["calls"] == 34 and usage["estimate"]["cached_calls"] == 5
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## Model use" in report and "| ultimatum | 22 | 0.77 | 0 | 0.800 / 0.800" in report

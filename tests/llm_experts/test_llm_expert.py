@@ -63,11 +63,27 @@ class TestPersonasAndPrompts:
         prompt = build_prompt(
             PRESETS["fairness"], "ultimatum", "Offer: $3.", ("reject", "accept"), style=style
         )
-        assert prompt.version == f"ultimatum-1/{style}"
+        assert prompt.version == f"ultimatum-2/{style}"
         rendered = str(prompt.payload)
         assert '"reject" or "accept"' in rendered and "fairness" in rendered
         if style == "completion":
             assert prompt.text.endswith('Jerry decides to "')
+        reversed_ = build_prompt(PRESETS["fairness"], "ultimatum", "Offer: $3.",
+                                 ("reject", "accept"), style=style, order=(1, 0))
+        assert '"accept" or "reject"' in str(reversed_.payload)
+        assert reversed_.version == prompt.version and reversed_.order == (1, 0)
+
+    def test_choice_style_letters_follow_the_order(self):
+        labels = ("reject", "accept")
+        for order, options in (((0, 1), ("A", "B")), ((1, 0), ("B", "A"))):
+            prompt = build_prompt(PRESETS["fairness"], "ultimatum", "Offer: $3.", labels,
+                                  style="choice", order=order)
+            assert prompt.options == options
+            user = prompt.messages[1]["content"]
+            for action, letter in enumerate(options):
+                assert f"{letter}) {labels[action]}" in user
+        with pytest.raises(ConfigurationError, match="permutation"):
+            build_prompt(PRESETS["fairness"], "ultimatum", "x", labels, order=(0, 0))
 
 
 class TestExpertWithFakeServer:
@@ -76,7 +92,9 @@ class TestExpertWithFakeServer:
             expert = fake_expert(server, tmp_path, concurrency=3)
             report = expert.tabulate()
             assert report.complete and report.n_decision_states == 11
-            assert server.request_count == 11 and report.usage.model_calls == 11
+            # Both label orders of every state; this generic server takes one prompt a call.
+            assert server.request_count == 22 and report.usage.model_calls == 22
+            assert report.orders == 2 and report.calls_per_state == 2.0
             probs = expert.probs
             decision = expert.model.decision_mask
             np.testing.assert_allclose(probs[decision], [[0.25, 0.75]] * 11)
@@ -87,8 +105,8 @@ class TestExpertWithFakeServer:
             assert expert.action_distribution(obs[None]).shape == (1, 2)
             again = fake_expert(server, tmp_path)
             again.tabulate()
-            assert again.usage.model_calls == 0 and again.usage.cache_hits == 11
-            assert server.request_count == 11
+            assert again.usage.model_calls == 0 and again.usage.cache_hits == 22
+            assert server.request_count == 22
 
     def test_invalid_state_is_reported_and_raises_in_rollout(self, tmp_path):
         with FakeLLMServer(default_fault="missing-label") as server:
@@ -142,21 +160,22 @@ def test_killed_tabulation_resumes_without_repeating(tmp_path):
             assert cache.integrity_check() == "ok"
             cached = len(cache)
             committed = {cache.get(key)["id"] for key in cache.keys()}
-        assert 1 <= cached < 11
-        asked_before = {b["prompt"] for b in server.bodies}
+        assert 1 <= cached < 22  # 11 states, two label orders each
+        # A request cut off by the kill may arrive without its body.
+        asked_before = {b["prompt"] for b in server.bodies if "prompt" in b}
         server.reset_counts()
         proc = _run_tabulation(server.base_url, cache_path, "second")
         out, _ = proc.communicate(timeout=60)
         assert out.split() == ["second", "11"]
         # Only what was not cached is asked again: never an answer already committed.
-        assert server.request_count == 11 - cached
+        assert server.request_count == 22 - cached
         asked_again = {
             "fake-" + hashlib.sha256(b["prompt"].encode()).hexdigest()[:16] for b in server.bodies
         }
         assert not committed & asked_again
-        assert len(asked_before | {b["prompt"] for b in server.bodies}) == 11
+        assert len(asked_before | {b["prompt"] for b in server.bodies}) == 22
     with AnswerCache(cache_path) as cache:
-        assert len(cache) == 11 and cache.integrity_check() == "ok"
+        assert len(cache) == 22 and cache.integrity_check() == "ok"
 
 
 @pytest.mark.slow
@@ -167,7 +186,7 @@ def test_two_processes_tabulate_into_one_cache(tmp_path):
         outs = [p.communicate(timeout=60)[0].split() for p in procs]
     assert sorted(outs) == [["a", "11"], ["b", "11"]]
     with AnswerCache(cache_path) as cache:
-        assert len(cache) == 11 and cache.integrity_check() == "ok"
+        assert len(cache) == 22 and cache.integrity_check() == "ok"
 
 
 def test_malformed_demonstrations_file(tmp_path):

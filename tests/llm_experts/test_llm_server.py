@@ -111,8 +111,60 @@ def test_cli_prints_base_url_and_stops_on_sigterm():
     try:
         base_url = proc.stdout.readline().strip()
         assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
+        # The start message names everything needed to use it: URL, model and provider.
+        message = "".join(proc.stdout.readline() for _ in range(3))
+        assert f"OPENAI_BASE_URL={base_url}" in message
+        assert "SUBRATIONAL_LLM_MODEL=smollm2-135m-instruct" in message
+        assert "PROVIDER=llamacpp" in message
         listed = openai.OpenAI(base_url=base_url, api_key="none").models.list()
         assert json.loads(listed.model_dump_json())["data"]
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
+
+
+def _state_prompts(n_per_game=3):
+    from llm_experts.personas import get_persona
+    from llm_experts.prompts import build_prompt
+    from subrational_gym import make_env
+
+    prompts = []
+    for game, persona in (("ultimatum", "fairness"), ("marshmallow", "child-4")):
+        model = make_env(game).tabular_model()
+        states = [s for s in range(model.n_states) if model.decision_mask[s]][:n_per_game]
+        for s in states:
+            for order in ((0, 1), (1, 0)):
+                prompts.append(build_prompt(get_persona(persona, game=game), game,
+                                            model.descriptions[s], model.action_labels[s],
+                                            order=order).text)
+    return prompts
+
+
+@pytest.mark.llm
+def test_scores_do_not_depend_on_server_history_or_concurrency(no_endpoint_env):
+    """The same prompt gives the same distribution on a fresh and a warm server, in any
+    order, at concurrency 1 and 4 (llama.cpp's defaults moved them by up to 0.1)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    prompts = _state_prompts(n_per_game=2)
+    with EmbeddedServer("gemma-3-270m") as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="none", max_retries=0)
+
+        def top(i):
+            response = client.completions.create(
+                model="gemma-3-270m", prompt=prompts[i], max_tokens=1, logprobs=20,
+                temperature=0)
+            logprobs = response.choices[0].model_dump()["logprobs"]
+            entries = logprobs["content"][0]["top_logprobs"]
+            return {e["token"]: math.exp(e["logprob"]) for e in entries}
+
+        fresh = [top(i) for i in range(len(prompts))]
+        warm = {i: top(i) for i in reversed(range(len(prompts)))}
+        with ThreadPoolExecutor(4) as pool:
+            order = [5, 0, 7, 3, 1, 6, 2, 4]
+            concurrent = dict(zip(order, pool.map(top, order), strict=True))
+    for i, expected in enumerate(fresh):
+        for other in (warm[i], concurrent[i]):
+            assert set(other) == set(expected)
+            for token, p in expected.items():
+                assert abs(other[token] - p) <= 1e-6, (i, token, other[token], p)
