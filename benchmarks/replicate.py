@@ -365,6 +365,8 @@ class Replication:
         for study in self.studies:
             for variant in study.variants:
                 for persona in study.persona_names:
+                    if self.args.personas and persona not in self.args.personas:
+                        continue
                     total = total + self.expert(study, variant, persona).plan()
         return total.with_prices(self.args.price_per_million_input,
                                  self.args.price_per_million_output)

@@ -32,6 +32,7 @@ A config file (TOML) holds the same options as the flags (flags win)::
     [[models]]
     name = "Qwen/Qwen2.5-7B-Instruct"
     base_url = "http://gpu-host:8000/v1"
+    provider = "vllm"
 """
 
 from __future__ import annotations
@@ -64,10 +65,12 @@ class ModelSpec:
             ``$SUBRATIONAL_LLM_MODEL``).
         base_url: OpenAI-compatible endpoint (None: ``$OPENAI_BASE_URL`` or the embedded
             server).
+        provider: What the endpoint supports (``vllm``, ``openai``, ...; None: detected).
     """
 
     name: str | None = None
     base_url: str | None = None
+    provider: str | None = None
 
     @property
     def slug(self) -> str:
@@ -116,6 +119,7 @@ class SweepConfig:
         """The replication arguments of one model of the grid."""
         return replicate.Args(
             budget=self.budget, games=self.games, model=model.name, base_url=model.base_url,
+            provider=model.provider,
             mode=self.mode, cache=self.cache, out=self.out / model.slug, perf=False,
             progress=True, personas=self.personas, learners=self.learners, seeds=self.seeds,
             executor=self.executor, workers=self.workers, ray_address=self.ray_address,
@@ -142,11 +146,13 @@ def load_config(path: str | Path | None, overrides: Mapping[str, Any]) -> SweepC
         raise SweepError(f"unknown sweep options {unknown}; expected some of {sorted(_FIELDS)}")
     models = raw.pop("models", None)
     if models is not None:
-        bad = [m for m in models if not isinstance(m, Mapping) or set(m) - {"name", "base_url"}]
+        keys = {"name", "base_url", "provider"}
+        bad = [m for m in models if not isinstance(m, Mapping) or set(m) - keys]
         if bad:
-            raise SweepError(f"each model is a table with 'name' and optional 'base_url', "
-                             f"got {bad}")
-        raw["models"] = tuple(ModelSpec(m.get("name"), m.get("base_url")) for m in models)
+            raise SweepError(f"each model is a table with 'name' and optional 'base_url' and "
+                             f"'provider', got {bad}")
+        raw["models"] = tuple(ModelSpec(m.get("name"), m.get("base_url"), m.get("provider"))
+                              for m in models)
     for key in ("games", "personas", "learners", "seeds"):
         if key in raw:
             raw[key] = tuple(raw[key])
