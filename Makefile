@@ -15,6 +15,8 @@ export MKL_NUM_THREADS ?= 1
 #   after N model calls; OPENAI_API_KEY from the environment; DEMO_ARGS passes any other flag
 #   of benchmarks.replicate)
 BUDGET ?= demo
+# Training jobs run on this many local processes (records are identical to one process).
+WORKERS ?= 2
 DEMO_STARTED := $(shell date +%s.%N)
 
 .PHONY: demo test install lint clean
@@ -48,7 +50,7 @@ test: install $(GYM1)/.installed
 
 demo: install
 	SUBRATIONAL_DEMO_STARTED=$(DEMO_STARTED) $(BIN)/python -m benchmarks.replicate \
-		--budget $(BUDGET) $(if $(MODEL),--model $(MODEL)) $(if $(BASE_URL),--base-url $(BASE_URL)) \
+		--budget $(BUDGET) --workers $(WORKERS) $(if $(MODEL),--model $(MODEL)) $(if $(BASE_URL),--base-url $(BASE_URL)) \
 		$(if $(PROVIDER),--provider $(PROVIDER)) $(if $(MAX_CALLS),--max-calls $(MAX_CALLS)) \
 		$(DEMO_ARGS)
 
