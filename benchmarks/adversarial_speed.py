@@ -10,7 +10,10 @@ same process, which of the two goes first alternating from run to run (so a drif
 the machine's load favours neither). Reported per run: ``train_seconds`` (the
 learner's own wall-clock timing of the adversarial training loop, generator and
 discriminator), the process's CPU seconds over ``train`` (less sensitive than wall time
-to other jobs on a shared machine), the speed-ups, and the exact visit-weighted total
+to other jobs on a shared machine), the seconds spent inside the vector env itself
+(its ``reset`` and ``step_wait``, timed by wrapping them: the part the batched env can
+change; imitation's buffering and reward wrappers around it are the same for both),
+the speed-ups, and the exact visit-weighted total
 variation to the expert (the two venvs draw different episodes, so the policies differ;
 the distance shows whether they learn equally well).
 
@@ -46,9 +49,56 @@ STOCHASTIC = [e.game for e in EXPERTS if not e.game.endswith("_t0")]
 ALGORITHMS = ("gail", "airl")
 
 
+class _EnvClock:
+    """Times the vector env's own ``reset`` and ``step_wait`` while it is active.
+
+    Instrumentation only: it wraps those methods of ``DummyVecEnv`` and
+    ``SubrationalVecEnv`` (the base of imitation's wrappers, which are the same for
+    both) for the duration of a ``with`` block, so a run reports how much of its wall
+    time the env itself took.
+    """
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.calls = 0
+        self._saved: list[tuple[type, str, Any]] = []
+
+    def __enter__(self) -> _EnvClock:
+        from stable_baselines3.common.vec_env import DummyVecEnv
+
+        from subrational_gym.learners import SubrationalVecEnv
+
+        for cls in (DummyVecEnv, SubrationalVecEnv):
+            for name in ("reset", "step_wait"):
+                original = cls.__dict__[name]
+                self._saved.append((cls, name, original))
+                setattr(cls, name, self._timed(original, count=name == "step_wait"))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for cls, name, original in self._saved:
+            setattr(cls, name, original)
+        self._saved.clear()
+
+    def _timed(self, method: Any, *, count: bool) -> Any:
+        def timed(venv: Any, *args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return method(venv, *args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - start
+                self.calls += int(count)
+
+        return timed
+
+
 def run_one(game: str, seed: int, algorithms: Sequence[str], episodes: int,
-            tiny: bool) -> list[dict[str, Any]]:
-    """Both venvs for every algorithm on one expert's demonstrations with one seed."""
+            tiny: bool, first: int = 0) -> list[dict[str, Any]]:
+    """Both venvs for every algorithm on one expert's demonstrations with one seed.
+
+    ``first`` numbers this call's first run among all runs: whether DummyVecEnv or the
+    batched env trains first alternates with it.
+    """
     cfg = next(e for e in EXPERTS if e.game == game)
     env = make_env(cfg.env_id, **cfg.env_kwargs)
     model = env.tabular_model()
@@ -62,15 +112,24 @@ def run_one(game: str, seed: int, algorithms: Sequence[str], episodes: int,
                                "algorithm": algorithm, "seed": seed, "n_episodes": episodes,
                                "tiny": bool(tiny)}
         # Alternate which venv runs first, so that a drift in the machine's load does not
-        # favour one of them throughout.
-        order = ("dummy", "batched") if len(records) % 2 == 0 else ("batched", "dummy")
+        # favour one of them throughout, and train each once at a tiny budget before
+        # timing, so that one-time costs (imports, torch's first use of a network shape)
+        # are charged to neither. (Without these, the venv that trained first was the
+        # slower one in 5 of 6 pairs, its order fixed per algorithm.)
+        order = (("dummy", "batched") if (first + len(records)) % 2 == 0
+                 else ("batched", "dummy"))
+        for venv in order:
+            train(algorithm, demos, cfg.env_id, env_kwargs=cfg.env_kwargs, seed=seed, venv=venv,
+                  **SMOKE_BUDGETS[algorithm])
         for venv in order:
             start, cpu_start = time.perf_counter(), time.process_time()
-            result = train(algorithm, demos, cfg.env_id, env_kwargs=cfg.env_kwargs, seed=seed,
-                           venv=venv, **extra)
+            with _EnvClock() as clock:
+                result = train(algorithm, demos, cfg.env_id, env_kwargs=cfg.env_kwargs,
+                               seed=seed, venv=venv, **extra)
             row[venv] = {"train_seconds": result.record.train_seconds,
                          "wall_seconds": time.perf_counter() - start,
                          "cpu_seconds": time.process_time() - cpu_start,
+                         "env_seconds": clock.seconds, "env_steps": clock.calls,
                          "tv_mean": total_variation(model, expert, result.policy).mean}
             row["budget"] = result.record.budget
             row["n_envs"] = result.record.hyperparameters["n_envs"]
@@ -90,23 +149,25 @@ def run_one(game: str, seed: int, algorithms: Sequence[str], episodes: int,
 def markdown(records: Sequence[dict[str, Any]]) -> str:
     """The records as a Markdown table."""
     lines = ["| expert | algorithm | seed | DummyVecEnv s (CPU s) | batched s (CPU s) | "
-             "speed-up (CPU) | TV DummyVecEnv | TV batched |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+             "speed-up (CPU) | env s: DummyVecEnv | env s: batched | TV DummyVecEnv | "
+             "TV batched |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in records:
         d, b = r["dummy"], r["batched"]
         lines.append(
             f"| {r['game']} | {r['algorithm']} | {r['seed']} | {d['train_seconds']:.1f} "
             f"({d['cpu_seconds']:.1f}) | {b['train_seconds']:.1f} ({b['cpu_seconds']:.1f}) | "
-            f"{r['speedup']:.2f} ({r['cpu_speedup']:.2f}) | {d['tv_mean']:.3f} | "
-            f"{b['tv_mean']:.3f} |")
+            f"{r['speedup']:.2f} ({r['cpu_speedup']:.2f}) | {d['env_seconds']:.1f} | "
+            f"{b['env_seconds']:.1f} | {d['tv_mean']:.3f} | {b['tv_mean']:.3f} |")
     for algorithm in dict.fromkeys(r["algorithm"] for r in records):
         rows = [r for r in records if r["algorithm"] == algorithm]
         before, after = (sum(r[v]["train_seconds"] for r in rows) for v in ("dummy", "batched"))
         cpu_before, cpu_after = (sum(r[v]["cpu_seconds"] for r in rows)
                                  for v in ("dummy", "batched"))
+        env_before, env_after = (sum(r[v]["env_seconds"] for r in rows)
+                                 for v in ("dummy", "batched"))
         lines.append(f"| all ({len(rows)} runs) | {algorithm} | | {before:.1f} ({cpu_before:.1f})"
                      f" | {after:.1f} ({cpu_after:.1f}) | {before / after:.2f} "
-                     f"({cpu_before / cpu_after:.2f}) | | |")
+                     f"({cpu_before / cpu_after:.2f}) | {env_before:.1f} | {env_after:.1f} | | |")
     return "\n".join(lines) + "\n"
 
 
@@ -131,7 +192,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for game in args.games:
         for seed in args.seeds:
-            records += run_one(game, seed, args.algorithms, args.episodes, args.tiny)
+            records += run_one(game, seed, args.algorithms, args.episodes, args.tiny,
+                               first=len(records))
             # Written after every expert: a long run that is stopped keeps what it measured.
             result = {"config": {**config, "load_average_after": _load_average()},
                       "records": records, "complete": False,

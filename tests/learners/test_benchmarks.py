@@ -83,6 +83,9 @@ def test_adversarial_speed_smoke(tmp_path):
         assert r["speedup"] == r["dummy"]["train_seconds"] / r["batched"]["train_seconds"]
         assert r["cpu_speedup"] == r["dummy"]["cpu_seconds"] / r["batched"]["cpu_seconds"]
         assert 0.0 <= r["batched"]["tv_mean"] <= 1.0 and r["n_envs"] == 2
+        for venv in ("dummy", "batched"):  # 256 generator steps with 2 copies
+            assert r[venv]["env_steps"] == 128
+            assert 0.0 < r[venv]["env_seconds"] < r[venv]["train_seconds"]
     assert [r["order"] for r in saved["records"]] == [["dummy", "batched"], ["batched", "dummy"]]
     assert saved["complete"]
     assert "| ultimatum | gail | 0 |" in out.with_suffix(".md").read_text()
