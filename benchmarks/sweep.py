@@ -89,6 +89,7 @@ class SweepConfig:
     learners: tuple[str, ...] = (*replicate.IMITATION, *replicate.RL)
     seeds: tuple[int, ...] | None = None
     mode: str = "score"
+    one_order: bool = False
     executor: str = "local"
     workers: int = 1
     ray_address: str | None = None
@@ -119,7 +120,7 @@ class SweepConfig:
         """The replication arguments of one model of the grid."""
         return replicate.Args(
             budget=self.budget, games=self.games, model=model.name, base_url=model.base_url,
-            provider=model.provider,
+            provider=model.provider, one_order=self.one_order,
             mode=self.mode, cache=self.cache, out=self.out / model.slug, perf=False,
             progress=True, personas=self.personas, learners=self.learners, seeds=self.seeds,
             executor=self.executor, workers=self.workers, ray_address=self.ray_address,
@@ -331,6 +332,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[SweepConfig, bool]:
     parser.add_argument("--seeds", nargs="+", type=int, default=None,
                         help="seeds (default: the budget's)")
     parser.add_argument("--mode", choices=("score", "sample"), default=None)
+    parser.add_argument("--one-order", action="store_true", default=None,
+                        help="ask each state in one label order only (half the prompts)")
     parser.add_argument("--executor", choices=EXECUTORS, default=None,
                         help="local (default: a process pool) or ray")
     parser.add_argument("--workers", type=int, default=None,
@@ -348,7 +351,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[SweepConfig, bool]:
                   for m in ns.model]
     overrides = {"models": models, "budget": ns.budget, "games": ns.games,
                  "personas": ns.personas, "learners": ns.learners, "seeds": ns.seeds,
-                 "mode": ns.mode, "executor": ns.executor, "workers": ns.workers,
+                 "mode": ns.mode, "one_order": ns.one_order, "executor": ns.executor,
+                 "workers": ns.workers,
                  "ray_address": ns.ray_address, "cache": ns.cache, "out": ns.out}
     return load_config(ns.config, overrides), ns.dry_run
 

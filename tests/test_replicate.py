@@ -19,8 +19,10 @@ def test_replication_tiny_budget_writes_stable_results(tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_API_KEY)  # must never reach any result file
     out = tmp_path / "results"
+    # One label order: the pipeline is what this test checks; counterbalancing is tested
+    # in tests/llm_experts and in the max-calls test below (and costs twice the time here).
     summary = replicate.main(["--budget", "tiny", "--out", str(out), "--no-progress",
-                              "--cache", str(tmp_path / "answers.sqlite")])
+                              "--one-order", "--cache", str(tmp_path / "answers.sqlite")])
     on_disk = json.loads((out / "summary.json").read_text())
     assert on_disk["model"] == summary["model"] == "gemma-3-270m"
     assert on_disk["endpoint"].startswith("http://127.0.0.1:")
@@ -70,7 +72,7 @@ def test_replication_tiny_budget_writes_stable_results(tmp_path, monkeypatch):
     # A rerun (an interrupted make demo run again) trains nothing: every job is recorded.
     again = replicate.main(["--budget", "tiny", "--out", str(tmp_path / "again"),
                             "--jobs-dir", str(out / "jobs"), "--games", "ultimatum",
-                            "--no-progress", "--no-perf",
+                            "--no-progress", "--no-perf", "--one-order",
                             "--cache", str(tmp_path / "answers.sqlite")])
     record = json.loads(next((tmp_path / "again" / "runs").glob("*.json")).read_text())
     learners = record["games"]["ultimatum"]["plain"]["personas"]["fairness"]["learners"]

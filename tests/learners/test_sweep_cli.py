@@ -10,7 +10,7 @@ from benchmarks import sweep
 from subrational_gym.learners.sweeps import SweepError, comparable
 
 GRID = ["--games", "ultimatum", "--learners", "bc", "distribution_matching", "--seeds", "0",
-        "1", "--budget", "tiny"]
+        "1", "--budget", "tiny", "--one-order"]
 
 
 def test_config_file_and_flags(tmp_path, capsys):
