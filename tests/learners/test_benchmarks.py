@@ -87,5 +87,9 @@ def test_adversarial_speed_smoke(tmp_path):
             assert r[venv]["env_steps"] == 128
             assert 0.0 < r[venv]["env_seconds"] < r[venv]["train_seconds"]
     assert [r["order"] for r in saved["records"]] == [["dummy", "batched"], ["batched", "dummy"]]
+    flipped = _load("adversarial_speed").main(
+        ["--tiny", "--episodes", "10", "--games", "ultimatum", "--algorithms", "gail",
+         "--start-with", "batched", "--out", str(tmp_path / "flipped.json")])
+    assert flipped["records"][0]["order"] == ["batched", "dummy"]
     assert saved["complete"]
     assert "| ultimatum | gail | 0 |" in out.with_suffix(".md").read_text()
