@@ -23,9 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import importlib.metadata
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -50,6 +48,7 @@ from subrational_gym.learners.sweeps import (
     RunStore,
     SweepError,
     execute,
+    package_versions,
     table_digest,
 )
 from subrational_gym.policies import TabularPolicy
@@ -280,15 +279,8 @@ def _log(message: str) -> None:
 
 
 def _versions() -> dict[str, str]:
-    names = ["subrational-gym", "gymnasium", "numpy", "torch", "imitation",
-             "stable-baselines3", "openai", "xllamacpp"]
-    out = {"python": platform.python_version()}
-    for name in names:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    return package_versions(["subrational-gym", "gymnasium", "numpy", "torch", "imitation",
+                             "stable-baselines3", "openai", "xllamacpp"])
 
 
 def _mean_policy(pols: Sequence[TabularPolicy], name: str) -> TabularPolicy:

@@ -163,10 +163,12 @@ class Job:
         return f"{self.learner} seed={self.seed} {tags}".strip()
 
 
-def _versions() -> dict[str, str]:
+def package_versions(names: Sequence[str] = ("subrational-gym", "numpy", "torch", "imitation",
+                                              "stable-baselines3", "gymnasium")
+                     ) -> dict[str, str]:
+    """Python's version and each installed package's (``"not installed"`` where absent)."""
     out = {"python": platform.python_version()}
-    for name in ("subrational-gym", "numpy", "torch", "imitation", "stable-baselines3",
-                 "gymnasium"):
+    for name in names:
         try:
             out[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -210,7 +212,7 @@ def run_job(job: Job, expert_probs: np.ndarray | None) -> dict[str, Any]:
                       policy=result.policy.probs.tolist())
     record.update(seconds=time.perf_counter() - started, worker=f"{platform.node()}:{os.getpid()}",
                   finished_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                  versions=_versions(), log=log.getvalue())
+                  versions=package_versions(), log=log.getvalue())
     return record
 
 
