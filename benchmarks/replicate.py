@@ -25,7 +25,6 @@ import dataclasses
 import datetime as dt
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -722,53 +721,77 @@ class Replication:
                 "populations": {g: human_data.SCORED_POPULATION[g] for g in per_game}}
 
     # --------------------------------------------------------------- performance
+    def _cold_default_personas(self) -> dict[str, Any] | None:
+        """Time and calls of this run's tabulation of each game's default persona.
+
+        Taken from the run's own tabulation (no second pass over the model) when every one
+        of them was asked fresh; None when any answer came from the cache (a rerun), since
+        cached answers time the cache, not the model.
+        """
+        seconds, calls, states, personas = 0.0, 0, 0, {}
+        for study in self.studies:
+            persona = study.default_persona
+            rec = (self.records.get(study.game, {}).get("plain", {}).get("personas", {})
+                   .get(persona, {}).get("tabulation"))
+            if rec is None or rec["cache_hits"] or not rec["model_calls"]:
+                return None
+            seconds += rec["seconds"]
+            calls += rec["model_calls"]
+            states += rec["decision_states"]
+            personas[study.game] = persona
+        return {"seconds": seconds, "model_calls": calls, "decision_states": states,
+                "personas": personas}
+
     def performance(self) -> dict[str, Any]:
-        """Env speed, LLM calls per state, cold tabulation time, second-run calls."""
+        """Env speed, LLM calls per state and cold tabulation time, second-run calls.
+
+        The score-mode figures come from this run's own tabulation of each game's default
+        persona (measured only when those answers were not cached); sample mode is counted
+        over double or nothing's default persona (likewise only when not cached); the second
+        run re-asks the default personas through this run's cache and counts its model calls.
+        """
         _log("[perf] env speed against FrozenLake-v1, LLM calls and tabulation time")
         speed = env_speed.measure(self.budget.perf_env_steps)
-        ult = STUDIES["ultimatum"]
-        plain = ult.variant("plain")
-        with tempfile.TemporaryDirectory() as tmp:
-            fresh = Path(tmp) / "perf.sqlite"
-            score = self.expert(ult, plain, "fairness", cache_path=fresh, mode="score")
-            self._spend(score.tabulate())
-            sample = self.expert(ult, plain, "fairness", cache_path=Path(tmp) / "sample.sqlite",
-                                 mode="sample", n_samples=10)
-            sample_report = self._spend(sample.tabulate())
-            n_states = int(score.model.decision_mask.sum())
-            one = {g: s.default_persona for g, s in STUDIES.items()}
-            cold = Path(tmp) / "cold.sqlite"
-
-            def tabulate_all() -> int:
-                return sum(self._spend(self.expert(STUDIES[g], STUDIES[g].variant("plain"),
-                                                   persona, cache_path=cold).tabulate()
-                                       ).usage.model_calls
-                           for g, persona in one.items())
-
-            start = time.perf_counter()
-            first_calls = tabulate_all()
-            cold_seconds = time.perf_counter() - start
-            second_calls = tabulate_all()
+        # Sample mode on the game with the fewest states (its calls per state depend on
+        # the endpoint's support for n, not on the game), through the run's cache.
+        don = STUDIES["double_or_nothing"]
+        sample = self.expert(don, don.variant("plain"), don.default_persona, mode="sample",
+                             n_samples=10)
+        sample_report = self._spend(sample.tabulate())
+        n_states = int(sample.model.decision_mask.sum())
+        sampled = sample.usage.model_calls > 0 and not sample.usage.cache_hits
+        second_calls = sum(
+            self._spend(self.expert(s, s.variant("plain"), s.default_persona).tabulate()
+                        ).usage.model_calls for s in self.studies)
+        cold = self._cold_default_personas()
         learners = {alg: {"mean_seconds": float(np.mean(t)), "max_seconds": float(np.max(t)),
                           "runs": len(t)} for alg, t in self.train_times.items()}
+        cached = "not measured: this run's answers came from the answer cache"
         return {
             "env_steps_per_second": {k: {"value": v["steps_per_second"], "unit": "steps/s",
                                          "ratio_to_frozenlake": v["ratio_to_frozenlake"]}
                                      for k, v in speed.items()},
             "llm_calls_per_state": {
-                "score_mode": {"value": score.usage.model_calls / n_states,
-                               "unit": "model calls per decision state"},
-                "sample_mode_10_samples": {"value": sample.usage.model_calls / n_states,
-                                           "unit": "model calls per decision state",
-                                           "invalid_states": len(sample_report.invalid)},
-                "game": "ultimatum", "persona": "fairness",
+                "score_mode": {"value": (cold["model_calls"] / cold["decision_states"]
+                                         if cold else None),
+                               "unit": "model calls per decision state",
+                               **({} if cold else {"note": cached})},
+                "sample_mode_10_samples": {
+                    "value": sample.usage.model_calls / n_states if sampled else None,
+                    "unit": "model calls per decision state",
+                    "invalid_states": len(sample_report.invalid),
+                    "game": don.game, "persona": don.default_persona,
+                    **({} if sampled else {"note": cached})},
+                "personas": {s.game: s.default_persona for s in self.studies},
                 "label_orders": 1 if self.args.one_order else 2,
                 "by_game": {g: r["model_calls"] / max(r["decision_states"], 1)
                             for g, r in self.llm_by_game.items()},
             },
-            "tabulate_all_games_one_persona": {"value": cold_seconds, "unit": "s",
-                                               "model_calls": first_calls,
-                                               "personas": one},
+            "tabulate_all_games_one_persona": {
+                "value": cold["seconds"] if cold else None, "unit": "s",
+                "model_calls": cold["model_calls"] if cold else None,
+                "personas": {s.game: s.default_persona for s in self.studies},
+                **({} if cold else {"note": cached})},
             "second_identical_run_calls": {"value": second_calls, "unit": "model calls"},
             "learner_train_seconds": {"value": learners, "unit": "s per training run"},
             "training_jobs": {"value": self.training_seconds, "unit": "s",

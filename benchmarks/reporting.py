@@ -372,14 +372,17 @@ def replication_report(
 def perf_rows(perf: Mapping[str, Any]) -> list[list[str]]:
     """The performance record as (measure, value) rows for reading."""
     calls = perf["llm_calls_per_state"]
+    cold = perf["tabulate_all_games_one_persona"]
+    score, sample = calls["score_mode"], calls["sample_mode_10_samples"]
     rows = [
-        ["model calls per decision state, score mode (ultimatum, fairness)",
-         f"{calls['score_mode']['value']:.2f}"],
-        ["model calls per decision state, sample mode with 10 samples",
-         f"{calls['sample_mode_10_samples']['value']:.2f}"],
+        ["model calls per decision state, score mode (each game's default persona)",
+         f"{score['value']:.2f}" if score["value"] is not None else score["note"]],
+        ["model calls per decision state, sample mode with 10 samples "
+         f"({sample.get('game', 'ultimatum')})",
+         f"{sample['value']:.2f}" if sample["value"] is not None else sample["note"]],
         ["tabulating all four games for one persona, cold cache",
-         f"{perf['tabulate_all_games_one_persona']['value']:.1f} s "
-         f"({perf['tabulate_all_games_one_persona']['model_calls']} model calls)"],
+         f"{cold['value']:.1f} s ({cold['model_calls']} model calls)"
+         if cold["value"] is not None else cold["note"]],
         ["model calls of a second identical run", str(perf["second_identical_run_calls"]["value"])],
     ]
     for env, v in perf["env_steps_per_second"].items():
@@ -422,10 +425,14 @@ def terminal_summary(summary: Mapping[str, Any], perf: Mapping[str, Any] | None,
               for k, v in summary["fidelity"]["overall"].items() if v is not None]
     if perf:
         calls = perf["llm_calls_per_state"]
-        cold = perf["tabulate_all_games_one_persona"]["value"]
-        lines.append(f"LLM calls per state: score {calls['score_mode']['value']:.2f}, sample(10) "
-                     f"{calls['sample_mode_10_samples']['value']:.2f}; cold tabulation of 4 "
-                     f"games {cold:.1f} s; second run "
-                     f"{perf['second_identical_run_calls']['value']} calls")
+        score, cold = calls["score_mode"]["value"], perf["tabulate_all_games_one_persona"]["value"]
+        sample = calls["sample_mode_10_samples"]["value"]
+        lines.append("LLM calls per state: score "
+                     + (f"{score:.2f}" if score is not None else "(answers cached)")
+                     + ", sample(10) "
+                     + (f"{sample:.2f}; " if sample is not None else "(answers cached); ")
+                     + (f"cold tabulation of 4 games {cold:.1f} s; " if cold is not None
+                        else "")
+                     + f"second run {perf['second_identical_run_calls']['value']} calls")
     lines.append(f"Report: {report}")
     return "\n".join(lines)

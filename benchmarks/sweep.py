@@ -219,10 +219,11 @@ def estimate(config: SweepConfig, jobs: Sequence[Mapping[str, Any]],
         scale = (mine[alg] / demo[alg]) if mine[alg] and demo[alg] else 1.0
         train += per_run[alg] * scale
     states = decision_states(config)
-    calls_per_state = (perf.get("llm_calls_per_state", {}).get("score_mode", {})
-                       .get("value", 2.6) if config.mode == "score" else 10.0)
+    calls_per_state = ((perf.get("llm_calls_per_state", {}).get("score_mode", {})
+                        .get("value") or 2.6) if config.mode == "score" else 10.0)
     cold = perf.get("tabulate_all_games_one_persona", {})
-    per_call = cold["value"] / cold["model_calls"] if cold.get("model_calls") else 0.1
+    per_call = (cold["value"] / cold["model_calls"]
+                if cold.get("model_calls") and cold.get("value") else 0.1)
     calls = states * calls_per_state
     workers = config.workers if config.executor == "local" else 1
     return {"jobs": len(jobs), "decision_states": states, "model_calls": round(calls),

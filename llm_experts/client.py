@@ -124,7 +124,11 @@ class LLMClient:
         structured: Constrain sampled answers to the labels (llama.cpp grammar, vLLM
             ``guided_choice``, or a JSON schema); default: where the provider supports one.
         min_extend_prob: A label prefix is followed up only if its path probability is at least
-            this (a label with no mass at all always gets its best prefixes followed).
+            this (a label with no mass at all always gets its best prefixes followed). Each
+            followed prefix costs a request; a prefix below 0.01 can move a label's
+            probability by less than 0.01. Measured on Gemma 3 270M (the four games' default
+            personas): 0.01 instead of 0.001 changed no probability by more than 0.0006 and
+            cut the calls per state from 2.0 to 1.0 (ultimatum) and 1.1 (marshmallow).
         max_label_tokens: Longest label spelling followed, in tokens.
         max_n_per_request: Most answers asked for in one request; default the provider's.
         min_coverage: Least share of the probability mass the labels must get for a valid
@@ -151,7 +155,7 @@ class LLMClient:
         provenance: ProvenanceLog | None = None,
         top_logprobs: int = 100,
         structured: bool | None = None,
-        min_extend_prob: float = 1e-3,
+        min_extend_prob: float = 1e-2,
         max_label_tokens: int = 4,
         max_n_per_request: int | None = None,
         min_coverage: float = DEFAULT_MIN_COVERAGE,

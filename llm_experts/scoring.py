@@ -74,7 +74,7 @@ def score_labels(
     *,
     top_k: int,
     n_prompts: int = 1,
-    min_extend_prob: float = 1e-3,
+    min_extend_prob: float = 1e-2,
     max_label_tokens: int = 4,
     min_coverage: float = DEFAULT_MIN_COVERAGE,
     endpoint: str = "the endpoint",

@@ -36,6 +36,7 @@ __all__ = [
     "EmbeddedServer",
     "default_cache_dir",
     "default_server",
+    "default_threads",
     "main",
     "model_path",
 ]
@@ -198,7 +199,9 @@ class EmbeddedServer:
     Args:
         model: A key of :data:`BUILTIN_MODELS`.
         port: TCP port on 127.0.0.1; 0 picks a free one.
-        n_threads: CPU threads for inference. One is fastest on a small shared machine.
+        n_threads: CPU threads for inference; default ``$SUBRATIONAL_LLM_THREADS``, else 1
+            (:func:`default_threads`). Scores do not depend on it (the same table to the
+            last digit at 1 and 2 threads).
         n_parallel: Slots served concurrently (continuous batching). Only with
             ``deterministic=False``: batching requests together changes the numbers.
         n_ctx: Total context over all slots (each slot gets ``n_ctx // n_parallel``).
@@ -226,7 +229,7 @@ class EmbeddedServer:
         model: str = DEFAULT_MODEL,
         *,
         port: int = 0,
-        n_threads: int = 1,
+        n_threads: int | None = None,
         n_parallel: int = 4,
         n_ctx: int = 4096,
         gguf_path: str | os.PathLike[str] | None = None,
@@ -237,6 +240,7 @@ class EmbeddedServer:
         deterministic: bool = True,
     ) -> None:
         self.model = _check_model_name(model).name
+        n_threads = default_threads() if n_threads is None else n_threads
         for label, value, low in (
             ("port", port, 0),
             ("n_threads", n_threads, 1),
@@ -334,6 +338,34 @@ class EmbeddedServer:
 
 
 _default_servers: dict[str, EmbeddedServer] = {}
+
+
+def default_threads() -> int:
+    """Inference threads of the embedded server: ``$SUBRATIONAL_LLM_THREADS``, else 1.
+
+    One thread is the safe default: llama.cpp's threads wait for each other at every step
+    by spinning, so a thread that loses its core stalls the others. Measured on this
+    project's 2-core machine (ultimatum, one persona): with nothing else running, 2 threads
+    tabulate 1.8x faster than 1; with one other busy process, 6x slower (88 s against
+    14 s). Set more threads on a machine kept free for the model.
+
+    Raises:
+        ConfigurationError: ``$SUBRATIONAL_LLM_THREADS`` is not a positive integer.
+    """
+    raw = os.environ.get("SUBRATIONAL_LLM_THREADS")
+    if raw is None or not raw.strip():
+        return 1
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigurationError(
+            f"SUBRATIONAL_LLM_THREADS must be a positive integer, got {raw!r}; "
+            "unset it or set e.g. SUBRATIONAL_LLM_THREADS=1")
+    return value
+
+
 _default_lock = threading.Lock()
 
 
@@ -375,7 +407,8 @@ def main(argv: list[str] | None = None) -> int:
         help=f"built-in model (default {DEFAULT_MODEL})",
     )
     parser.add_argument("--port", type=int, default=8080, help="port, 0 for a free one")
-    parser.add_argument("--threads", type=int, default=1, help="inference threads (default 1)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="inference threads (default: $SUBRATIONAL_LLM_THREADS, else 1)")
     parser.add_argument("--parallel", type=int, default=4,
                         help="concurrent slots with --no-deterministic (default 4)")
     parser.add_argument("--no-deterministic", action="store_true",

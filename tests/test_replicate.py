@@ -9,22 +9,26 @@ import pytest
 pytest.importorskip("subrational_gym.learners")
 
 
-@pytest.mark.llm
 @pytest.mark.slow
 def test_replication_tiny_budget_writes_stable_results(tmp_path, monkeypatch):
+    """The whole pipeline over all four games, against the planted endpoint (a real HTTP
+    server behind the openai client, answering instantly; the embedded model is the next
+    test's)."""
     from benchmarks import replicate
+    from llm_experts.planted import PlantedLLMServer
     from llm_experts.testing import FAKE_API_KEY
 
     for name in ("OPENAI_BASE_URL", "SUBRATIONAL_LLM_MODEL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_API_KEY)  # must never reach any result file
     out = tmp_path / "results"
-    # One label order: the pipeline is what this test checks; counterbalancing is tested
-    # in tests/llm_experts and in the max-calls test below (and costs twice the time here).
-    summary = replicate.main(["--budget", "tiny", "--out", str(out), "--no-progress",
-                              "--one-order", "--cache", str(tmp_path / "answers.sqlite")])
+    with PlantedLLMServer() as server:
+        summary = replicate.main(["--budget", "tiny", "--out", str(out), "--no-progress",
+                                  "--no-perf", "--base-url", server.base_url,
+                                  "--model", "planted",
+                                  "--cache", str(tmp_path / "answers.sqlite")])
     on_disk = json.loads((out / "summary.json").read_text())
-    assert on_disk["model"] == summary["model"] == "gemma-3-270m"
+    assert on_disk["model"] == summary["model"] == "planted"
     assert on_disk["endpoint"].startswith("http://127.0.0.1:")
     for key in ("finished_at", "wall_seconds", "findings", "fidelity"):
         assert key in on_disk
@@ -36,7 +40,7 @@ def test_replication_tiny_budget_writes_stable_results(tmp_path, monkeypatch):
         assert lo <= hi and "statistic" in f["numbers"] and "threshold" in f["numbers"]
         assert set(f["by_source"]) == {"llm_expert", "distribution_matching"}
     card = json.loads((out / "model_card.json").read_text())
-    assert card["model"] == "gemma-3-270m" and "embedded" in card["endpoint"]
+    assert card["model"] == "planted"
     # Two ultimatum, five marshmallow, two double-or-nothing, 2 x 3 procrastination personas.
     assert len(card["personas"]) == 2 + 5 + 2 + 6
     for entry in card["personas"]:
@@ -49,36 +53,61 @@ def test_replication_tiny_budget_writes_stable_results(tmp_path, monkeypatch):
     over = on_disk["fidelity"]["overall_over_seeds"]
     assert over["bc"]["n"] == 1 and over["bc"]["ci_low"] == over["bc"]["worst"]
     assert over["chance: uniform random"]["iqm"] == 0.0
-    perf = json.loads((out / "perf.json").read_text())
-    assert perf["second_identical_run_calls"]["value"] == 0
-    assert perf["llm_calls_per_state"]["sample_mode_10_samples"]["value"] > \
-        perf["llm_calls_per_state"]["score_mode"]["value"]
-    assert perf["env_steps_per_second"]["FrozenLake-v1"]["ratio_to_frozenlake"] == 1.0
+    assert not (out / "perf.json").exists()
     for game in replicate.GAMES:
         assert (out / "plots" / f"{game}.png").stat().st_size > 10_000
     report = (out / "report.md").read_text()
     assert "## Findings" in report and "plots/ultimatum.png" in report
     assert "*Criterion:*" in report and "model_card.md" in report
     assert "overall over seeds" in report
-    # The endpoint named by what it is, not by a temporary port.
-    assert on_disk["endpoint"] not in report.split("## Findings")[0]
-    assert "embedded llama.cpp server" in report.split("## Findings")[0]
     for path in [*out.rglob("*"), *tmp_path.glob("answers*")]:
         if path.is_file():
             assert FAKE_API_KEY.encode() not in path.read_bytes(), path
     runs = list((out / "runs").glob("replication_*.json"))
     assert len(runs) == 1 and json.loads(runs[0].read_text())["versions"]["gymnasium"]
-    assert perf["training_jobs"]["jobs"] > 0 and perf["training_jobs"]["reused"] == 0
-    # A rerun (an interrupted make demo run again) trains nothing: every job is recorded.
-    again = replicate.main(["--budget", "tiny", "--out", str(tmp_path / "again"),
-                            "--jobs-dir", str(out / "jobs"), "--games", "ultimatum",
-                            "--no-progress", "--no-perf", "--one-order",
-                            "--cache", str(tmp_path / "answers.sqlite")])
-    record = json.loads(next((tmp_path / "again" / "runs").glob("*.json")).read_text())
-    learners = record["games"]["ultimatum"]["plain"]["personas"]["fairness"]["learners"]
-    assert all(run["reused"] for lr in learners.values() for run in lr["runs"])
-    assert again["fidelity"]["per_game"]["ultimatum"] == on_disk["fidelity"]["per_game"][
-        "ultimatum"]
+
+
+@pytest.mark.llm
+@pytest.mark.slow
+def test_replication_on_the_embedded_model(tmp_path, monkeypatch):
+    """make demo's path: the embedded model, both label orders, the performance record."""
+    from benchmarks import replicate
+
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "SUBRATIONAL_LLM_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    out = tmp_path / "results"
+    summary = replicate.main(["--budget", "tiny", "--games", "ultimatum", "--out", str(out),
+                              "--no-progress",
+                              "--cache", str(tmp_path / "answers.sqlite")])
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert on_disk["model"] == summary["model"] == "gemma-3-270m"
+    assert on_disk["llm_usage"]["orders"] == 2
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["model"] == "gemma-3-270m" and "embedded" in card["endpoint"]
+    assert len(card["personas"]) == 2
+    report = (out / "report.md").read_text()
+    # The endpoint named by what it is, not by a temporary port.
+    assert "embedded llama.cpp server" in report.split("## Findings")[0]
+    assert on_disk["endpoint"] not in report.split("## Findings")[0]
+    perf = json.loads((out / "perf.json").read_text())
+    # This run's own (fresh) tabulation gives the score-mode figures: no second pass.
+    calls = perf["llm_calls_per_state"]
+    assert perf["tabulate_all_games_one_persona"]["personas"] == {"ultimatum": "fairness"}
+    assert perf["tabulate_all_games_one_persona"]["value"] > 0
+    assert 1.0 <= calls["score_mode"]["value"] <= 3.0
+    assert calls["sample_mode_10_samples"]["value"] > 0
+    assert perf["second_identical_run_calls"]["value"] == 0
+    assert perf["env_steps_per_second"]["FrozenLake-v1"]["ratio_to_frozenlake"] == 1.0
+    # A rerun takes every answer from the cache: no timing of the model is claimed.
+    replicate.main(["--budget", "tiny", "--games", "ultimatum", "--out", str(out),
+                    "--no-progress",
+                    "--cache", str(tmp_path / "answers.sqlite")])
+    perf = json.loads((out / "perf.json").read_text())
+    assert perf["llm_calls_per_state"]["score_mode"]["value"] is None
+    assert perf["llm_calls_per_state"]["sample_mode_10_samples"]["value"] is None
+    assert "answer cache" in perf["tabulate_all_games_one_persona"]["note"]
+    assert "answer cache" in (out / "report.md").read_text()
+    assert perf["second_identical_run_calls"]["value"] == 0
 
 
 def test_help_documents_every_option_and_the_budgets():

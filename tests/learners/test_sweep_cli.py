@@ -46,20 +46,22 @@ def test_bad_configs_name_the_value_and_the_fix(tmp_path, text, match):
         sweep.main([str(config), "--dry-run"])
 
 
-@pytest.mark.llm
 @pytest.mark.slow
-def test_tiny_sweep_gives_the_same_records_locally_and_on_ray(tmp_path, monkeypatch):
+def test_tiny_sweep_gives_the_same_records_locally_and_on_ray(tmp_path):
+    """The executor equivalence, against the planted endpoint (a real HTTP server that
+    answers at once; the embedded model's path is the replication test's)."""
     ray = pytest.importorskip("ray")
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    monkeypatch.delenv("SUBRATIONAL_LLM_MODEL", raising=False)
+    from llm_experts.planted import PlantedLLMServer
+
     cache = str(tmp_path / "answers.sqlite")
-    local = sweep.main([*GRID, "--out", str(tmp_path / "local"), "--cache", cache])
-    try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-        remote = sweep.main([*GRID, "--out", str(tmp_path / "ray"), "--cache", cache,
-                             "--executor", "ray"])
-    finally:
-        ray.shutdown()
+    with PlantedLLMServer() as server:
+        grid = [*GRID, "--model", f"planted@{server.base_url}", "--cache", cache]
+        local = sweep.main([*grid, "--out", str(tmp_path / "local")])
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+            remote = sweep.main([*grid, "--out", str(tmp_path / "ray"), "--executor", "ray"])
+        finally:
+            ray.shutdown()
 
     def records(folder):
         return {p.stem: comparable(json.loads(p.read_text()))
@@ -67,7 +69,7 @@ def test_tiny_sweep_gives_the_same_records_locally_and_on_ray(tmp_path, monkeypa
 
     def verdicts(result):
         return [(f["reproduced"], f["numbers"].get("value"), f["numbers"].get("interval"))
-                for f in result["models"]["embedded"]["findings"]]
+                for f in result["models"]["planted"]["findings"]]
 
     assert len(records("local")) == 8 and records("local") == records("ray")
     assert verdicts(local) == verdicts(remote)

@@ -143,28 +143,47 @@ def _state_prompts(n_per_game=3):
 @pytest.mark.llm
 def test_scores_do_not_depend_on_server_history_or_concurrency(no_endpoint_env):
     """The same prompt gives the same distribution on a fresh and a warm server, in any
-    order, at concurrency 1 and 4 (llama.cpp's defaults moved them by up to 0.1)."""
+    order, at concurrency 1 and 4 (llama.cpp's defaults moved them by up to 0.1), and with
+    another number of inference threads."""
     from concurrent.futures import ThreadPoolExecutor
 
     prompts = _state_prompts(n_per_game=2)
-    with EmbeddedServer("gemma-3-270m") as server:
+
+    def top(client, i):
+        response = client.completions.create(
+            model="gemma-3-270m", prompt=prompts[i], max_tokens=1, logprobs=20,
+            temperature=0)
+        logprobs = response.choices[0].model_dump()["logprobs"]
+        entries = logprobs["content"][0]["top_logprobs"]
+        return {e["token"]: math.exp(e["logprob"]) for e in entries}
+
+    with EmbeddedServer("gemma-3-270m", n_threads=1) as server:
         client = openai.OpenAI(base_url=server.base_url, api_key="none", max_retries=0)
-
-        def top(i):
-            response = client.completions.create(
-                model="gemma-3-270m", prompt=prompts[i], max_tokens=1, logprobs=20,
-                temperature=0)
-            logprobs = response.choices[0].model_dump()["logprobs"]
-            entries = logprobs["content"][0]["top_logprobs"]
-            return {e["token"]: math.exp(e["logprob"]) for e in entries}
-
-        fresh = [top(i) for i in range(len(prompts))]
-        warm = {i: top(i) for i in reversed(range(len(prompts)))}
+        fresh = [top(client, i) for i in range(len(prompts))]
+        warm = {i: top(client, i) for i in reversed(range(len(prompts)))}
         with ThreadPoolExecutor(4) as pool:
             order = [5, 0, 7, 3, 1, 6, 2, 4]
-            concurrent = dict(zip(order, pool.map(top, order), strict=True))
+            concurrent = dict(zip(order, pool.map(lambda i: top(client, i), order),
+                                  strict=True))
+    with EmbeddedServer("gemma-3-270m", n_threads=2) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="none", max_retries=0)
+        two_threads = {i: top(client, i) for i in range(len(prompts))}
     for i, expected in enumerate(fresh):
-        for other in (warm[i], concurrent[i]):
+        for other in (warm[i], concurrent[i], two_threads[i]):
             assert set(other) == set(expected)
             for token, p in expected.items():
                 assert abs(other[token] - p) <= 1e-6, (i, token, other[token], p)
+
+
+def test_thread_count_comes_from_the_environment(monkeypatch):
+    from llm_experts.errors import ConfigurationError
+    from llm_experts.server import default_threads
+
+    monkeypatch.delenv("SUBRATIONAL_LLM_THREADS", raising=False)
+    assert default_threads() == 1
+    monkeypatch.setenv("SUBRATIONAL_LLM_THREADS", "3")
+    assert default_threads() == 3
+    for bad in ("0", "two"):
+        monkeypatch.setenv("SUBRATIONAL_LLM_THREADS", bad)
+        with pytest.raises(ConfigurationError, match=f"got '{bad}'.*SUBRATIONAL_LLM_THREADS=1"):
+            default_threads()
