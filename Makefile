@@ -17,6 +17,9 @@ export MKL_NUM_THREADS ?= 1
 BUDGET ?= demo
 # Training jobs run on this many local processes (records are identical to one process).
 WORKERS ?= 2
+# Test processes of make test (pytest-xdist; a test file stays on one process, so its
+# module fixtures are built once). 1 runs the suite in one process.
+TEST_WORKERS ?= 2
 DEMO_STARTED := $(shell date +%s.%N)
 
 .PHONY: demo test install lint clean
@@ -40,7 +43,7 @@ $(GYM1)/.installed: pyproject.toml
 	touch $@
 
 test: install $(GYM1)/.installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 	$(GYM1)/bin/python -m pytest -p no:cacheprovider tests/test_envs.py tests/test_vector.py \
 		tests/test_policies.py tests/test_properties.py tests/test_human_data.py \
 		tests/test_behaviour.py tests/test_studies.py \
