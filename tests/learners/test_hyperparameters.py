@@ -106,6 +106,12 @@ def test_stock_gail_reports_its_final_generator(demos):
     assert stock.record.hyperparameters["generator_reward"] == "library"
     lr = stock.trained.policy.optimizer.param_groups[0]["lr"]
     assert lr == pytest.approx(DEFAULTS["gail"]["learning_rate"])
+    # Averaging only reads the generator: the same stock training, averaged on top.
+    averaged = train("gail", demos, ENV_ID, env_kwargs=KWARGS, seed=0, **TINY_GAIL,
+                     **{**STOCK, "average_last": 0.5})
+    np.testing.assert_array_equal(
+        as_tabular_policy(model, averaged.trained, features=averaged.features).probs,
+        final.probs)
     modified = train("gail", demos, ENV_ID, env_kwargs=KWARGS, seed=0, **TINY_GAIL)
     assert not np.allclose(modified.policy.probs, stock.policy.probs)
 
