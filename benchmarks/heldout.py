@@ -122,6 +122,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         default=list(HELDOUT_SEEDS), help="seeds of GAIL and AIRL")
     parser.add_argument("--ablation-seeds", nargs="*", type=int, default=[],
                         help="seeds on which GAIL and AIRL also run stock and logit-only")
+    parser.add_argument("--ablation-games", nargs="+", default=games, choices=games,
+                        help="experts on which the stock-vs-modified runs are made")
     parser.add_argument("--out", default="results/heldout.json", help="JSON output")
     parser.add_argument("--resume", action="store_true",
                         help="keep the records already in --out and skip their runs")
@@ -130,12 +132,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _runs(algorithm: str, seed: int, args: argparse.Namespace) -> list[str]:
+def _runs(game: str, algorithm: str, seed: int, args: argparse.Namespace) -> list[str]:
     """The variants of ``algorithm`` to train on ``seed``."""
     if algorithm not in ADVERSARIAL:
         return ["project"] if seed in args.seeds else []
     runs = ["project"] if seed in args.adversarial_seeds else []
-    if seed in args.ablation_seeds:
+    if seed in args.ablation_seeds and game in args.ablation_games:
         runs = [v for v in VARIANTS if v != "project"] + ["project"]
     return runs
 
@@ -158,16 +160,18 @@ def _record(expert_cfg: Expert, model: Any, expert: Any, result: Any, variant: s
 
 
 def run_one(expert_cfg: Expert, seed: int, args: argparse.Namespace,
-            done: set[tuple[str, int, str, str]]) -> list[dict[str, Any]]:
-    """Every requested learner and variant on one expert's demonstrations with one seed."""
+            done: set[tuple[str, int, str, str]], records: list[dict[str, Any]]) -> None:
+    """Every requested learner and variant on one expert's demonstrations with one seed.
+
+    Appends each record to ``records`` and saves them all to ``args.out`` at once.
+    """
     env = make_env(expert_cfg.env_id, **expert_cfg.env_kwargs)
     model, expert = env.tabular_model(), expert_cfg.make(env)
     demos = generate_demonstrations(expert, expert_cfg.env_id, args.episodes, seed=seed,
                                     env_kwargs=expert_cfg.env_kwargs)
     floor = total_variation(model, expert, empirical_policy(model, demos, smoothing=0.0)).mean
-    records = []
     for algorithm in args.algorithms:
-        for variant in _runs(algorithm, seed, args):
+        for variant in _runs(expert_cfg.game, algorithm, seed, args):
             if (expert_cfg.game, seed, algorithm, variant) in done:
                 continue
             extra = {**VARIANTS[variant], **(SMOKE_BUDGETS[algorithm] if args.tiny else {})}
@@ -177,7 +181,7 @@ def run_one(expert_cfg: Expert, seed: int, args: argparse.Namespace,
             print(f"  {expert_cfg.game:28s} seed {seed} {algorithm:22s} {variant:8s} "
                   f"tv={records[-1]['tv_mean']:.4f} floor={floor:.4f} "
                   f"({result.record.train_seconds:.1f} s)", file=sys.stderr, flush=True)
-    return records
+            _save(args.out, args, records)
 
 
 def _meets(record: dict[str, Any]) -> bool:
@@ -223,8 +227,8 @@ def ablation(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         seeds = sorted({r["seed"] for r in rows if r["variant"] != "project"})
 
         def mean(variant: str, key: str, rows=rows, seeds=seeds) -> float:
-            return float(np.mean([r[key] for r in rows
-                                  if r["variant"] == variant and r["seed"] in seeds]))
+            values = [r[key] for r in rows if r["variant"] == variant and r["seed"] in seeds]
+            return float(np.mean(values)) if values else float("nan")  # not run (yet)
 
         out.append({
             "game": game, "algorithm": algorithm, "seeds": seeds,
@@ -279,7 +283,8 @@ def _save(path: str, args: argparse.Namespace, records: list[dict[str, Any]]) ->
     result = {
         "config": {"episodes": args.episodes, "seeds": args.seeds,
                    "adversarial_seeds": args.adversarial_seeds,
-                   "ablation_seeds": args.ablation_seeds, "games": args.games,
+                   "ablation_seeds": args.ablation_seeds,
+                   "ablation_games": args.ablation_games, "games": args.games,
                    "algorithms": args.algorithms, "tiny": bool(args.tiny),
                    "targets": TARGETS, "required_share": REQUIRED_SHARE,
                    "experts": {e.game: e.name for e in HELDOUT_EXPERTS}},
@@ -302,12 +307,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     done = {(r["game"], r["seed"], r["algorithm"], r["variant"]) for r in records}
     seeds = sorted(set(args.seeds) | set(args.adversarial_seeds) | set(args.ablation_seeds))
     start = time.perf_counter()
-    # Seed-major, GAIL/AIRL seeds first: an interrupted run covers every expert.
-    seeds = sorted(seeds, key=lambda s: (s not in args.adversarial_seeds, s))
+    # Seed-major (an interrupted run covers every expert): the stock-vs-modified seeds,
+    # then the quick BC/DM-only seeds, then the other GAIL/AIRL seeds.
+    seeds = sorted(seeds, key=lambda s: (0 if s in args.ablation_seeds else
+                                         2 if s in args.adversarial_seeds else 1, s))
     for seed in seeds:
         for expert_cfg in (e for e in HELDOUT_EXPERTS if e.game in args.games):
-            records += run_one(expert_cfg, seed, args, done)
-            _save(args.out, args, records)
+            run_one(expert_cfg, seed, args, done, records)
     result = _save(args.out, args, records)
     print(f"held-out fidelity: {args.episodes} episodes; BC/DM seeds {args.seeds}, GAIL/AIRL "
           f"seeds {args.adversarial_seeds}, stock-vs-modified seeds {args.ablation_seeds}"
