@@ -7,6 +7,11 @@ the rest of :mod:`subrational_gym` never imports it.
   ``distribution_matching`` (the learner of Coletta et al. 2024), ``ppo``, ``dqn`` and
   ``value_iteration``; returns a :class:`TrainResult` whose ``policy`` is a
   :class:`~subrational_gym.policies.TabularPolicy`.
+  Hyperparameters are typed, frozen records, one per algorithm (:data:`RECORDS`, e.g.
+  :class:`BCHyperparameters`), tuned per game in :data:`GAME_DEFAULTS`; :func:`resolve`
+  shows what ``train`` will use. :data:`STOCK` runs GAIL or AIRL as stock imitation.
+- :func:`distil`: fit an action table into a network policy SB3 and imitation can run
+  (what ``train`` does with GAIL's and AIRL's iterate average).
 - :func:`generate_demonstrations`: roll any policy out as imitation trajectories.
 - :func:`empirical_policy`: the smoothed action frequencies of demonstrations (the
   sampling-noise floor of any learner).
@@ -20,6 +25,26 @@ the rest of :mod:`subrational_gym` never imports it.
 
 from __future__ import annotations
 
+from subrational_gym.learners.adversarial import (
+    STOCK,
+    AdversarialHyperparameters,
+    AIRLHyperparameters,
+    GAILHyperparameters,
+)
+from subrational_gym.learners.cloning import (
+    BCHyperparameters,
+    DistributionMatchingHyperparameters,
+)
+from subrational_gym.learners.defaults import (
+    ALGORITHMS,
+    DEFAULTS,
+    GAME_DEFAULTS,
+    IMITATION_ALGORITHMS,
+    RECORDS,
+    RL_ALGORITHMS,
+    SMOKE_BUDGETS,
+    resolve,
+)
 from subrational_gym.learners.demonstrations import (
     action_counts,
     empirical_policy,
@@ -27,25 +52,33 @@ from subrational_gym.learners.demonstrations import (
 )
 from subrational_gym.learners.errors import LearnerError, PolicyFileError
 from subrational_gym.learners.features import FEATURE_KINDS, FeatureMap, FeatureWrapper
+from subrational_gym.learners.hyperparameters import VENVS, Hyperparameters
+from subrational_gym.learners.networks import as_tabular_policy, distil
 from subrational_gym.learners.persistence import load, save
-from subrational_gym.learners.seeding import seed_everything
-from subrational_gym.learners.training import (
-    ALGORITHMS,
-    DEFAULTS,
-    GAME_DEFAULTS,
-    IMITATION_ALGORITHMS,
-    RL_ALGORITHMS,
-    SMOKE_BUDGETS,
-    VENVS,
-    TrainRecord,
-    TrainResult,
-    as_tabular_policy,
-    train,
+from subrational_gym.learners.reinforcement import (
+    DQNHyperparameters,
+    PPOHyperparameters,
+    ValueIterationHyperparameters,
 )
+from subrational_gym.learners.seeding import seed_everything
+from subrational_gym.learners.training import TrainRecord, TrainResult, train
 from subrational_gym.learners.vec_env import SubrationalVecEnv
 
 __all__ = [
+    "AIRLHyperparameters",
     "ALGORITHMS",
+    "AdversarialHyperparameters",
+    "BCHyperparameters",
+    "DQNHyperparameters",
+    "DistributionMatchingHyperparameters",
+    "GAILHyperparameters",
+    "Hyperparameters",
+    "PPOHyperparameters",
+    "RECORDS",
+    "STOCK",
+    "ValueIterationHyperparameters",
+    "distil",
+    "resolve",
     "DEFAULTS",
     "FEATURE_KINDS",
     "IMITATION_ALGORITHMS",

@@ -53,6 +53,10 @@ def save(result: TrainResult, path: str | os.PathLike[str]) -> None:
         "record": json.dumps(result.record.to_dict()),
         "probs": th.as_tensor(np.array(result.policy.probs)),  # a writable copy
         "state_dict": dict(state),
+        # The deployable network when it is not the trained one (GAIL's and AIRL's
+        # distilled iterate average); empty otherwise.
+        "network_state_dict": ({} if result.network is None or result.network is net
+                               else dict(result.network.state_dict())),
     }
     th.save(payload, os.fspath(path))
 
@@ -102,6 +106,11 @@ def load(path: str | os.PathLike[str]) -> TrainResult:
     if net is None:
         policy = TabularPolicy(model, probs, seed=record.seed, name=record.algorithm)
         trained: Any = Values(q=np.full_like(probs, np.nan), v=np.full(len(probs), np.nan))
+    elif record.algorithm in ("gail", "airl"):
+        # The saved table is the generators' iterate average, the network the final
+        # generator: they differ by design, so the table is taken as saved.
+        policy = TabularPolicy(model, probs, seed=record.seed, name=record.algorithm)
+        trained = net
     else:
         policy = as_tabular_policy(model, net, features=features, name=record.algorithm,
                                    seed=record.seed)
@@ -111,7 +120,25 @@ def load(path: str | os.PathLike[str]) -> TrainResult:
                 f"the file is corrupt or was edited, re-save the learner"
             )
         trained = net
-    return TrainResult(policy=policy, trained=trained, record=record, features=features)
+    return TrainResult(policy=policy, trained=trained, record=record, features=features,
+                       network=_network(payload, model, features, net, record.algorithm))
+
+
+def _network(payload: dict[str, Any], model: Any, features: FeatureMap | None, net: Any,
+             algorithm: str) -> ActorCriticPolicy | None:
+    """The deployable network of a loaded learner (see ``TrainResult.network``)."""
+    state = payload.get("network_state_dict") or {}
+    if state and features is not None:
+        distilled = ActorCriticPolicy(features.observation_space,
+                                      gym.spaces.Discrete(model.n_actions),
+                                      lr_schedule=lambda _: 0.0,
+                                      net_arch=list(payload["net_arch"]))
+        distilled.load_state_dict(state)
+        distilled.set_training_mode(False)
+        return distilled
+    if isinstance(net, ActorCriticPolicy) and algorithm not in ("gail", "airl"):
+        return net  # bc, distribution matching, ppo: the trained network itself
+    return None
 
 
 def _rebuild(payload: dict[str, Any], model: Any, features: FeatureMap | None) -> Any:

@@ -337,16 +337,7 @@ def execute(
         SweepError: Unknown executor, a missing expert table, or jobs that failed (their
             tracebacks are in ``store.root / "logs"``; the others' records are kept).
     """
-    if executor not in EXECUTORS:
-        raise SweepError(f"executor must be one of {EXECUTORS}, got {executor!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise SweepError(f"workers must be a positive integer, got {workers!r}")
-    unique = list({job.key: job for job in jobs}.values())
-    for job in unique:
-        if job.expert_digest is not None and job.expert_digest not in tables:
-            raise SweepError(f"no expert table with digest {job.expert_digest} for job "
-                             f"{job.describe()}; tabulate the expert first and pass "
-                             f"tables={{table_digest(probs): probs}}")
+    unique = _checked_jobs(jobs, tables, executor, workers)
     todo = [job for job in unique if not store.has(job.key)]
     bar = _Progress(len(unique), len(unique) - len(todo), progress)
     failures: dict[str, str] = {}
@@ -379,6 +370,22 @@ def execute(
                          + ", ".join(sorted(failures)))
     new = {job.key for job in todo}
     return [{**store.load(job.key), "reused": job.key not in new} for job in unique]
+
+
+def _checked_jobs(jobs: Sequence[Job], tables: Mapping[str, np.ndarray], executor: str,
+                  workers: int) -> list[Job]:
+    """The distinct jobs of ``jobs``, after checking the arguments of :func:`execute`."""
+    if executor not in EXECUTORS:
+        raise SweepError(f"executor must be one of {EXECUTORS}, got {executor!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise SweepError(f"workers must be a positive integer, got {workers!r}")
+    unique = list({job.key: job for job in jobs}.values())
+    for job in unique:
+        if job.expert_digest is not None and job.expert_digest not in tables:
+            raise SweepError(f"no expert table with digest {job.expert_digest} for job "
+                             f"{job.describe()}; tabulate the expert first and pass "
+                             f"tables={{table_digest(probs): probs}}")
+    return unique
 
 
 def _execute_pool(todo: list[Job], tables: Mapping[str, np.ndarray],

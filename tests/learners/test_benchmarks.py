@@ -5,6 +5,7 @@ import json
 import pathlib
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -93,3 +94,44 @@ def test_adversarial_speed_smoke(tmp_path):
     assert flipped["records"][0]["order"] == ["batched", "dummy"]
     assert saved["complete"]
     assert "| ultimatum | gail | 0 |" in out.with_suffix(".md").read_text()
+
+
+def test_heldout_experts_and_seeds_are_not_the_tuning_ones():
+    heldout, fidelity = _load("heldout"), _load("learner_fidelity")
+    from subrational_gym import make_env
+
+    assert not set(heldout.HELDOUT_SEEDS) & {0, 1, 2}
+    for expert in heldout.HELDOUT_EXPERTS:
+        env = make_env(expert.env_id, **expert.env_kwargs)
+        table = expert.make(env).probs
+        for tuned in fidelity.EXPERTS:
+            if (tuned.env_id, tuned.env_kwargs) == (expert.env_id, expert.env_kwargs):
+                assert not np.allclose(table, tuned.make(env).probs, atol=1e-3), tuned.name
+
+
+@pytest.mark.slow
+def test_heldout_smoke(tmp_path):
+    out = tmp_path / "heldout.json"
+    heldout = _load("heldout")
+    argv = ["--tiny", "--episodes", "20", "--games", "ultimatum", "--seeds", "10",
+            "--adversarial-seeds", "10", "--ablation-seeds", "10", "--out", str(out)]
+    result = heldout.main(argv)
+    saved = json.loads(out.read_text())
+    assert saved == json.loads(json.dumps(result))
+    records = saved["records"]
+    # BC and DM; GAIL and AIRL each as the project's, stock (library) and logit-only.
+    assert len(records) == 2 + 2 * 3
+    for r in records:
+        assert r["floor_ratio"] == pytest.approx(r["tv_mean"] / r["noise_floor_tv_mean"])
+    assert {(a["algorithm"], tuple(a["seeds"])) for a in saved["aggregates"]} == {
+        ("bc", (10,)), ("distribution_matching", (10,)), ("gail", (10,)), ("airl", (10,))}
+    for a in saved["aggregates"]:
+        assert a["met"] == (a["share_met"] >= 0.9)
+        assert a["worst_tv"] == max(r["tv_mean"] for r in records if r["variant"] == "project"
+                                    and r["algorithm"] == a["algorithm"])
+    [gail] = [a for a in saved["ablation"] if a["algorithm"] == "gail"]
+    stock = next(r for r in records if (r["algorithm"], r["variant"]) == ("gail", "library"))
+    assert gail["seeds"] == [10] and gail["stock"] == stock["tv_mean_final_generator"]
+    # --resume runs nothing that is already in the file.
+    again = heldout.main([*argv, "--resume"])
+    assert again["records"] == records

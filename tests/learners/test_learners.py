@@ -206,6 +206,34 @@ def test_save_load_round_trip(algorithm, demos_by_env, tmp_path):
     loaded = load(path)
     np.testing.assert_array_equal(loaded.policy.probs, result.policy.probs)
     assert loaded.record == result.record
+    assert (loaded.network is None) == (result.network is None)
+    if result.network is not None:
+        model = make_env(env_id, **kwargs).tabular_model()
+        np.testing.assert_allclose(
+            as_tabular_policy(model, loaded.network, features=loaded.features).probs,
+            as_tabular_policy(model, result.network, features=result.features).probs,
+            atol=1e-6)
+
+
+def test_save_load_keeps_the_iterate_average_and_the_distilled_network(demos_by_env,
+                                                                       tmp_path):
+    env_id = "Subrational/Marshmallow-v0"
+    kwargs, _, demos = demos_by_env[env_id]
+    # Four rounds, all averaged: the table is not the final generator's.
+    result = train("gail", demos, env_id, env_kwargs=kwargs, seed=0, average_last=1.0,
+                   **{**TINY["gail"], "budget": 512})
+    model = make_env(env_id, **kwargs).tabular_model()
+    final = as_tabular_policy(model, result.trained, features=result.features)
+    assert not np.allclose(final.probs, result.policy.probs)
+    save(result, tmp_path / "gail.pt")
+    loaded = load(tmp_path / "gail.pt")
+    np.testing.assert_array_equal(loaded.policy.probs, result.policy.probs)
+    np.testing.assert_allclose(
+        as_tabular_policy(model, loaded.trained, features=loaded.features).probs,
+        final.probs, atol=1e-6)
+    np.testing.assert_allclose(
+        as_tabular_policy(model, loaded.network, features=loaded.features).probs,
+        as_tabular_policy(model, result.network, features=result.features).probs, atol=1e-6)
 
 
 def test_load_rejects_malformed_files(tmp_path):
