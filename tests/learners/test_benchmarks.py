@@ -135,3 +135,22 @@ def test_heldout_smoke(tmp_path):
     # --resume runs nothing that is already in the file.
     again = heldout.main([*argv, "--resume"])
     assert again["records"] == records
+
+
+def test_heldout_targets_come_out_met_and_missed():
+    """The 90%-of-seeds criterion says yes for a learner inside its target on every seed
+    and no (naming the learner and the seeds) for one that misses on two seeds of ten."""
+    heldout = _load("heldout")
+
+    def record(algorithm, seed, tv, floor):
+        return {"variant": "project", "game": "ultimatum", "expert": "e",
+                "algorithm": algorithm, "seed": seed, "tv_mean": tv,
+                "noise_floor_tv_mean": floor, "floor_ratio": tv / floor}
+
+    records = [record("bc", s, 0.02, 0.02) for s in range(10, 20)]
+    records += [record("gail", s, 0.08 if s < 12 else 0.01, 0.02) for s in range(10, 20)]
+    rows = {a["algorithm"]: a for a in heldout.aggregates(records)}
+    assert rows["bc"]["met"] and rows["bc"]["share_met"] == 1.0
+    assert not rows["gail"]["met"] and rows["gail"]["missed_seeds"] == [10, 11]
+    [line] = heldout.misses(list(rows.values()))
+    assert line.startswith("gail on ultimatum") and "[10, 11]" in line
