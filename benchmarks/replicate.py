@@ -44,9 +44,10 @@ from subrational_gym.learners import generate_demonstrations, seed_everything, t
 from subrational_gym.learners.sweeps import (
     EXECUTORS,
     Job,
+    Runner,
     RunStore,
     SweepError,
-    execute,
+    Task,
     package_versions,
     table_digest,
 )
@@ -315,6 +316,12 @@ class Replication:
         self.experts: dict[tuple[str, str, str], TabularPolicy] = {}
         self.tables: dict[str, np.ndarray] = {}
         self.training_seconds = 0.0
+        #: Seconds the run waited for training after the last persona was tabulated.
+        self.waited_for_training = 0.0
+        #: The run's workers, and the structural fits started on them.
+        self.runner: Runner | None = None
+        self.judge_tasks: dict[tuple[str, str], Task] = {}
+        self.card_tasks: list[Task] = []
         self.job_counts: dict[str, int] = {}
         #: Model use of every expert of this run, and per game (calls, coverage, order effect).
         self.llm_usage = Usage()
@@ -431,24 +438,23 @@ class Replication:
              f"calls, {report.seconds:.1f}s")
         return rec
 
-    def jobs(self) -> list[Job]:
-        """Every training job of the run: learners per persona and seed, RL per variant."""
-        jobs = []
-        for (game, variant, persona), expert in self.experts.items():
-            tags = {"model": str(self.model), "game": game, "variant": variant,
-                    "persona": persona}
-            jobs += [Job.imitate(alg, expert, n_episodes=self.budget.n_episodes, seed=seed,
-                                 budget=self.budget.steps[alg], tags=tags)
-                     for seed in self.budget.seeds for alg in IMITATION
-                     if seed in self.budget.seeds_of(alg)]
-        for study in self.studies:
-            for variant in study.variants:
-                jobs += [Job.reinforce(alg, study.env_id, seed=seed,
-                                       budget=self.budget.steps[alg],
-                                       env_kwargs=dict(variant.env_kwargs), gamma=RL_GAMMA,
-                                       tags={"game": study.game, "variant": variant.name})
-                         for alg in RL for seed in self.budget.seeds_of(alg)]
-        return jobs
+    def imitation_jobs(self, game: str, variant: str, persona: str) -> list[Job]:
+        """The learners' jobs of one tabulated persona (per seed), longest first."""
+        expert = self.experts[(game, variant, persona)]
+        tags = {"model": str(self.model), "game": game, "variant": variant,
+                "persona": persona}
+        return [Job.imitate(alg, expert, n_episodes=self.budget.n_episodes, seed=seed,
+                            budget=self.budget.steps[alg], tags=tags)
+                for alg in ("airl", "gail", "bc", "distribution_matching")
+                if alg in IMITATION for seed in self.budget.seeds_of(alg)]
+
+    def rl_jobs(self) -> list[Job]:
+        """The RL baselines' jobs (no model answers needed)."""
+        return [Job.reinforce(alg, study.env_id, seed=seed, budget=self.budget.steps[alg],
+                              env_kwargs=dict(variant.env_kwargs), gamma=RL_GAMMA,
+                              tags={"game": study.game, "variant": variant.name})
+                for study in self.studies for variant in study.variants
+                for alg in RL for seed in self.budget.seeds_of(alg)]
 
     def learned(self, study: Study, variant: Variant, persona: str,
                 records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -506,23 +512,14 @@ class Replication:
                              for p in study.reference_policies(game)}
         return out
 
-    def train_all(self) -> list[dict[str, Any]]:
-        """Run the training jobs (skipping those already recorded in the jobs folder)."""
-        jobs = self.jobs()
-        store = RunStore(self.args.jobs_dir or self.args.out / "jobs")
-        done = sum(store.has(j.key) for j in jobs)
-        _log(f"[training] {len(jobs)} jobs ({done} already recorded in {store.root}), "
-             f"executor {self.args.executor}"
-             + (f", {self.args.workers} workers" if self.args.executor == "local" else ""))
-        started = time.perf_counter()
-        records = execute(jobs, self.tables, store, executor=self.args.executor,
-                          workers=self.args.workers, ray_address=self.args.ray_address,
-                          progress=self.args.progress)
-        self.training_seconds = time.perf_counter() - started
-        return records
-
     def run(self) -> dict[str, Any]:
-        """Tabulate every persona, train every job, then findings, card, fidelity, reports."""
+        """Tabulate every persona, train every job, then findings, card, fidelity, reports.
+
+        One pool of workers serves the whole run: the RL baselines start at once, each
+        persona's learners as soon as its table exists (while the next persona is
+        tabulated), and the structural fits of the LLM's choices as soon as a game's
+        personas are tabulated; the learners' fits follow their training.
+        """
         seed_everything(0)
         self.llm_plan = self.plan()
         if self.args.base_url or os.environ.get("OPENAI_BASE_URL"):
@@ -530,39 +527,86 @@ class Replication:
                  + self.llm_plan.describe()
                  + (f"; stops after {self.args.max_calls} calls"
                     if self.args.max_calls is not None else ""))
-        for study in self.studies:
-            self.records[study.game] = {}
-            for variant in study.variants:
-                personas = [p for p in study.persona_names
-                            if not self.args.personas or p in self.args.personas]
-                _log(f"[{study.game} / {variant.name}] tabulating personas: "
-                     + ", ".join(personas))
-                self.records[study.game][variant.name] = {
-                    "env_id": study.env_id, "env_kwargs": dict(variant.env_kwargs),
-                    "personas": {p: self.tabulate(study, variant, p) for p in personas}}
-        records = self.train_all()
-        self.job_counts = {"jobs": len(records), "reused": sum(r["reused"] for r in records)}
-        for study in self.studies:
-            for variant in study.variants:
-                rec = self.records[study.game][variant.name]
-                mine = [r for r in records if r["job"]["tags"].get("game") == study.game
-                        and r["job"]["tags"].get("variant") == variant.name]
-                for persona, prec in rec["personas"].items():
-                    if "expert" not in prec:
-                        continue
-                    prec["learners"] = self.learned(study, variant, persona, [
-                        r for r in mine if r["job"]["tags"].get("persona") == persona])
-                    tv = {a: v["tv_mean"]["iqm"] for a, v in prec["learners"].items()}
-                    _log(f"    {study.game} / {variant.name} / {persona}: TV to expert "
-                         + ", ".join(f"{a} {v:.3f}" for a, v in tv.items()))
-                rec["baselines"] = self.baselines(study, variant, [
-                    r for r in mine if "persona" not in r["job"]["tags"]])
-        found = [self.finding(study) for study in self.studies]
-        _log("[model card] best-fitting family of each persona of the model")
-        card = self.card()
+        store = RunStore(self.args.jobs_dir or self.args.out / "jobs")
+        jobs = self.rl_jobs()
+        _log(f"[training] jobs start as their personas are tabulated; executor "
+             f"{self.args.executor}"
+             + (f", {self.args.workers} workers" if self.args.executor == "local" else "")
+             + f"; finished jobs are kept in {store.root}")
+        with Runner(store, executor=self.args.executor, workers=self.args.workers,
+                    ray_address=self.args.ray_address, progress=self.args.progress
+                    ) as self.runner:
+            started = time.perf_counter()
+            self.runner.submit(jobs, self.tables)
+            for study in self.studies:
+                self.records[study.game] = {}
+                for variant in study.variants:
+                    personas = [p for p in study.persona_names
+                                if not self.args.personas or p in self.args.personas]
+                    _log(f"[{study.game} / {variant.name}] tabulating personas: "
+                         + ", ".join(personas))
+                    rec = self.records[study.game][variant.name] = {
+                        "env_id": study.env_id, "env_kwargs": dict(variant.env_kwargs),
+                        "personas": {}}
+                    for persona in personas:
+                        rec["personas"][persona] = self.tabulate(study, variant, persona)
+                        if (study.game, variant.name, persona) in self.experts:
+                            mine = self.imitation_jobs(study.game, variant.name, persona)
+                            self.runner.submit(mine, self.tables)
+                            jobs += mine
+                self.start_fits(study, "llm_expert")
+            tabulated = time.perf_counter()
+            records = self.runner.records(jobs)
+            self.training_seconds = time.perf_counter() - started
+            self.waited_for_training = time.perf_counter() - tabulated
+            self.job_counts = {"jobs": len(records),
+                               "reused": sum(r["reused"] for r in records)}
+            for study in self.studies:
+                self.gather(study, records)
+                for source in self.budget.hypothesis_sources:
+                    if source != "llm_expert":
+                        self.start_fits(study, source)
+            found = [self.finding(study) for study in self.studies]
+            _log("[model card] best-fitting family of each persona of the model")
+            card = [task.result() for task in self.card_tasks]
         fidelity = self.fidelity()
         perf = self.performance() if self.args.perf else None
         return self.write(found, fidelity, perf, card)
+
+    def gather(self, study: Study, records: Sequence[Mapping[str, Any]]) -> None:
+        """Put a study's job records into the run's records: learners and baselines."""
+        for variant in study.variants:
+            rec = self.records[study.game][variant.name]
+            mine = [r for r in records if r["job"]["tags"].get("game") == study.game
+                    and r["job"]["tags"].get("variant") == variant.name]
+            for persona, prec in rec["personas"].items():
+                if "expert" not in prec:
+                    continue
+                prec["learners"] = self.learned(study, variant, persona, [
+                    r for r in mine if r["job"]["tags"].get("persona") == persona])
+                tv = {a: v["tv_mean"]["iqm"] for a, v in prec["learners"].items()}
+                _log(f"    {study.game} / {variant.name} / {persona}: TV to expert "
+                     + ", ".join(f"{a} {v:.3f}" for a, v in tv.items()))
+            rec["baselines"] = self.baselines(study, variant, [
+                r for r in mine if "persona" not in r["job"]["tags"]])
+
+    def start_fits(self, study: Study, source: str) -> None:
+        """Start the structural fits of ``source``'s choices in ``study`` on the workers.
+
+        The study's hypothesis when ``source`` is one it is judged on, and for the LLM
+        the model card entry of every persona in every variant.
+        """
+        if source in self.budget.hypothesis_sources:
+            self.judge_tasks[(study.game, source)] = self.runner.call(
+                study.judge, self._by_persona(study.game, study.hypothesis_variant, source),
+                name=f"the {study.game} finding on {source}")
+        if source == "llm_expert":
+            self.card_tasks += [
+                self.runner.call(model_card.card_entry, counts, variant=variant,
+                                 persona=persona, human=self._card_figures(game, variant, persona),
+                                 name=f"the model card entry of {game} / {variant} / {persona}")
+                for (game, variant, persona, s), counts in self.counts.items()
+                if s == source and game == study.game]
 
     # ------------------------------------------------------------------ findings
     def _summaries(self, game: str, variant: str, source: str) -> dict[str, Mapping[str, Any]]:
@@ -581,20 +625,21 @@ class Replication:
         """The study's hypothesis judged on the paper's learner, the LLM and other sources."""
         verdicts: dict[str, dict[str, Any]] = {}
         for source in self.budget.hypothesis_sources:
-            started = time.perf_counter()
+            task = self.judge_tasks[(study.game, source)]
             try:
-                v = study.judge(self._by_persona(study.game, study.hypothesis_variant, source))
-            except KeyError as err:
+                v = task.result()
+            except SweepError:
+                if task.exception_type != "KeyError":
+                    raise
                 verdicts[source] = {"reproduced": "not checked", "finding": "",
-                                    "criterion": study.criterion,
-                                    "numbers": {"reasons": [f"not checked: {err}"]}}
+                                    "criterion": study.criterion, "numbers": {
+                                        "reasons": [f"not checked: {task.exception_message}"]}}
                 continue
             verdicts[source] = {
                 "reproduced": v.verdict, "finding": v.hypothesis, "criterion": v.criterion,
                 "numbers": {"statistic": v.statistic, "value": v.value,
                             "interval": list(v.interval), "threshold": v.threshold,
-                            "reasons": v.reasons, "seconds": time.perf_counter() - started,
-                            **v.numbers}}
+                            "reasons": v.reasons, "seconds": task.seconds, **v.numbers}}
         main = verdicts[self.main_source]
         record = {"game": study.game, "finding": main["finding"] or study.criterion,
                   "reproduced": main["reproduced"], "numbers": main["numbers"],
@@ -606,27 +651,21 @@ class Replication:
         return record
 
     # ---------------------------------------------------------------- model card
-    def card(self) -> list[model_card.CardEntry]:
-        """Best-fitting family and parameters of each persona of the LLM, with human figures."""
-        entries = []
-        for (game, variant, persona, source), counts in self.counts.items():
-            if source != "llm_expert":
-                continue
-            human = []
-            expert_summary = self.records[game][variant]["personas"][persona].get("expert")
-            if variant == "plain" and expert_summary is not None:
-                named = {persona: expert_summary}
-                if persona == STUDIES[game].default_persona:
-                    named[None] = expert_summary
-                for s in human_data.score_figures(game, named, self._chance(game)):
-                    if s.figure.persona == persona or s.figure.persona is None:
-                        human.append({"quantity": s.figure.quantity,
-                                      "human": [s.figure.low, s.figure.high], "value": s.value,
-                                      "chance": s.chance, "score": s.score,
-                                      "source": s.figure.source})
-            entries.append(model_card.card_entry(counts, variant=variant, persona=persona,
-                                                 human=human))
-        return entries
+    def _card_figures(self, game: str, variant: str, persona: str) -> list[dict[str, Any]]:
+        """The human figures that apply to one persona of the LLM, scored, for its card."""
+        human: list[dict[str, Any]] = []
+        expert_summary = self.records[game][variant]["personas"][persona].get("expert")
+        if variant != "plain" or expert_summary is None:
+            return human
+        named = {persona: expert_summary}
+        if persona == STUDIES[game].default_persona:
+            named[None] = expert_summary
+        for s in human_data.score_figures(game, named, self._chance(game)):
+            if s.figure.persona == persona or s.figure.persona is None:
+                human.append({"quantity": s.figure.quantity,
+                              "human": [s.figure.low, s.figure.high], "value": s.value,
+                              "chance": s.chance, "score": s.score, "source": s.figure.source})
+        return human
 
     # ------------------------------------------------------------------ fidelity
     def _chance(self, game: str) -> Mapping[str, Any]:
@@ -795,6 +834,9 @@ class Replication:
             "second_identical_run_calls": {"value": second_calls, "unit": "model calls"},
             "learner_train_seconds": {"value": learners, "unit": "s per training run"},
             "training_jobs": {"value": self.training_seconds, "unit": "s",
+                              "note": "from the first job started to the last finished, "
+                                      "overlapping the tabulation",
+                              "waited_after_tabulation": self.waited_for_training,
                               "executor": self.args.executor, "workers": self.args.workers,
                               **self.job_counts},
         }

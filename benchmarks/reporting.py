@@ -396,7 +396,9 @@ def perf_rows(perf: Mapping[str, Any]) -> list[list[str]]:
         where = t["executor"] + (f", {t['workers']} workers" if t["executor"] == "local" else "")
         rows.append(["training jobs (all learners and RL baselines)",
                      f"{t['jobs']} jobs, {t['reused']} reused from an earlier run, "
-                     f"{t['value']:.0f} s ({where})"])
+                     f"{t['value']:.0f} s from the first job to the last ({where}), of "
+                     f"which {t.get('waited_after_tabulation', t['value']):.0f} s after the "
+                     f"tabulation"])
     for key, label in (("replication_wall_seconds", "replication wall time"),
                        ("make_demo_wall_seconds", "make demo wall time, installation "
                                                   "included")):

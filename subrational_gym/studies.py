@@ -222,6 +222,15 @@ class Study:
                 return c
         raise KeyError(f"no persona with {key}={value!r} has choices (have {sorted(data)})")
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickle a registered study by its name (its functions may be lambdas).
+
+        So its bound methods (``judge``) can run in worker processes.
+        """
+        if STUDIES.get(self.game) is self:
+            return (get_study, (self.game,))
+        return super().__reduce_ex__(protocol)
+
     def judge(self, data: Mapping[str, ActionCounts], *, seed: int = 0) -> hypotheses.Verdict:
         """The finding's verdict on choice counts keyed by persona name.
 

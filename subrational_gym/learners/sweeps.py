@@ -67,7 +67,8 @@ from subrational_gym.learners.training import (
 )
 from subrational_gym.policies import TabularPolicy
 
-__all__ = ["EXECUTORS", "Job", "RunStore", "SweepError", "execute", "run_job", "table_digest"]
+__all__ = ["EXECUTORS", "Job", "RunStore", "Runner", "SweepError", "Task", "execute", "run_job",
+           "table_digest"]
 
 EXECUTORS = ("local", "ray")
 #: Fields of a record that differ from run to run of the same job.
@@ -286,6 +287,16 @@ def _run_safely(job: Job, probs: np.ndarray | None) -> tuple[dict[str, Any] | No
         return None, traceback.format_exc()
 
 
+def _call_safely(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]
+                 ) -> tuple[tuple[Any, float] | None, tuple[str, str, str] | None]:
+    """``fn(*args, **kwargs)`` and its seconds, or (exception type, message, traceback)."""
+    started = time.perf_counter()
+    try:
+        return (fn(*args, **kwargs), time.perf_counter() - started), None
+    except Exception as exc:  # noqa: BLE001 - reported to whoever waits for the result
+        return None, (type(exc).__name__, str(exc), traceback.format_exc())
+
+
 class _Progress:
     """One bar over jobs with finished / failed / running counts."""
 
@@ -304,8 +315,304 @@ class _Progress:
         self.bar.update(finished)
         self.bar.set_postfix(failed=self.failed, running=self.running)
 
+    def grow(self, n: int) -> None:
+        if n:
+            self.bar.total = (self.bar.total or 0) + n
+            self.bar.refresh()
+
     def close(self) -> None:
         self.bar.close()
+
+
+class Task:
+    """The pending result of a function run by :meth:`Runner.call`.
+
+    Attributes:
+        name: What the task is, for messages.
+        done: Whether it finished (or failed).
+        seconds: How long the function ran on its worker (None until done, or if it failed).
+        exception_type: Name of the exception it raised (None if it did not).
+        exception_message: That exception's message.
+    """
+
+    def __init__(self, runner: Runner, name: str) -> None:
+        self._runner = runner
+        self.name = name
+        self.done = False
+        self.seconds: float | None = None
+        self.exception_type: str | None = None
+        self.exception_message: str | None = None
+        self._value: Any = None
+        self._traceback: str | None = None
+
+    def _settle(self, value: tuple[Any, float] | None,
+                error: tuple[str, str, str] | str | None) -> None:
+        if value is not None:
+            self._value, self.seconds = value
+        elif isinstance(error, tuple):
+            self.exception_type, self.exception_message, self._traceback = error
+        else:
+            self.exception_type, self._traceback = "WorkerDied", str(error)
+            self.exception_message = self._traceback
+        self.done = True
+
+    def result(self) -> Any:
+        """The function's return value (waits for it).
+
+        Raises:
+            SweepError: the function raised (its traceback is in the message) or its
+                worker died more often than the runner retries.
+        """
+        self._runner._wait_until(lambda: self.done)
+        if self.exception_type is not None:
+            raise SweepError(f"{self.name} failed:\n{self._traceback}")
+        return self._value
+
+
+class Runner:
+    """Runs a sweep's jobs as they are submitted, on workers kept for the whole sweep.
+
+    :func:`execute` is the one-shot form. A runner lets training start while this
+    process goes on with other work (the replication submits each persona's jobs as soon
+    as its table exists and tabulates the next persona meanwhile), and runs other pure
+    functions (structural fits) on the same workers with :meth:`call`.
+
+    Finished records are saved to ``store`` whenever this process looks at the workers
+    (each :meth:`submit`, :meth:`call`, wait, and on leaving the ``with`` block, also
+    when leaving it on an exception such as Ctrl-C), so an interrupted sweep keeps every
+    job that finished. With ``executor="local"`` and one worker, jobs and calls run in
+    this process at submission.
+
+    Example:
+        >>> import tempfile
+        >>> from subrational_gym import policies
+        >>> expert = policies.income_maximiser("Subrational/Marshmallow-v0", temperature=0.5)
+        >>> job = Job.imitate("bc", expert, n_episodes=20, seed=0, budget=2)
+        >>> with Runner(RunStore(tempfile.mkdtemp()), progress=False) as runner:
+        ...     runner.submit([job], {job.expert_digest: expert.probs})
+        ...     [record] = runner.records([job])
+        >>> record["key"] == job.key
+        True
+
+    Args:
+        store: Where records are kept; a job whose record exists is not run again.
+        executor: ``"local"`` or ``"ray"``.
+        workers: Local worker processes (1: in this process). Each trains on one thread.
+        ray_address: Ray cluster to join (default ``$RAY_ADDRESS``, else a local cluster).
+        retries: How many times a job or call whose worker died is run again.
+        progress: Show one progress bar over jobs.
+        on_record: Called with each new record as it is saved.
+
+    Raises:
+        SweepError: unknown executor or a bad number of workers.
+    """
+
+    def __init__(self, store: RunStore, *, executor: str = "local", workers: int = 1,
+                 ray_address: str | None = None, retries: int = 2, progress: bool = True,
+                 on_record: Callable[[dict[str, Any]], None] | None = None) -> None:
+        if executor not in EXECUTORS:
+            raise SweepError(f"executor must be one of {EXECUTORS}, got {executor!r}")
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise SweepError(f"workers must be a positive integer, got {workers!r}")
+        self.store = store
+        self.executor = executor
+        self.workers = workers
+        self.ray_address = ray_address
+        self.retries = retries
+        self.on_record = on_record
+        self._jobs: dict[str, Job] = {}
+        self._new: set[str] = set()
+        self._done: set[str] = set()
+        self._failures: dict[str, str] = {}
+        # In flight: future (or Ray reference) -> (job or task, function, arguments, pool)
+        self._flight: dict[Any, tuple[Job | Task, Callable[..., Any], tuple[Any, ...], Any]] = {}
+        self._attempts: dict[int, int] = {}
+        self._pool: cf.ProcessPoolExecutor | None = None
+        self._refs: dict[str, Any] = {}
+        self._remote: dict[Callable[..., Any], Any] = {}
+        self._bar = _Progress(0, 0, progress)
+
+    # ------------------------------------------------------------------ public
+    def submit(self, jobs: Sequence[Job], tables: Mapping[str, np.ndarray]) -> None:
+        """Start every job of ``jobs`` not yet submitted or recorded (returns at once).
+
+        Raises:
+            SweepError: an imitation job whose expert table is not in ``tables`` (checked
+                for all jobs before any starts).
+        """
+        fresh = [job for key, job in {job.key: job for job in jobs}.items()
+                 if key not in self._jobs]
+        for job in fresh:
+            if job.expert_digest is not None and job.expert_digest not in tables:
+                raise SweepError(f"no expert table with digest {job.expert_digest} for job "
+                                 f"{job.describe()}; tabulate the expert first and pass "
+                                 f"tables={{table_digest(probs): probs}}")
+        self._bar.grow(len(fresh))
+        for job in fresh:
+            self._jobs[job.key] = job
+            if self.store.has(job.key):
+                self._done.add(job.key)
+                self._bar.update(finished=1)
+                continue
+            self._new.add(job.key)
+            self._start(job, _run_safely, (job, tables.get(job.expert_digest or "")))
+        self._collect(block=False)
+
+    def call(self, fn: Callable[..., Any], *args: Any, name: str | None = None,
+             **kwargs: Any) -> Task:
+        """Run ``fn(*args, **kwargs)`` on a worker; returns at once.
+
+        ``fn`` must be importable by the workers (a module-level function of an installed
+        package, or a bound method of a picklable object) and its arguments picklable.
+        """
+        task = Task(self, name or getattr(fn, "__qualname__", repr(fn)))
+        self._start(task, _call_safely, (fn, args, kwargs))
+        self._collect(block=False)
+        return task
+
+    def records(self, jobs: Sequence[Job]) -> list[dict[str, Any]]:
+        """The records of ``jobs`` (submitted before), in order, once all are finished.
+
+        Each record gets ``reused``: True when it was in the store before this runner.
+
+        Raises:
+            SweepError: jobs that failed (their tracebacks are in ``store.root / "logs"``;
+                the others' records are kept) or were never submitted.
+        """
+        unique = list({job.key: job for job in jobs}.values())
+        missing = [job.describe() for job in unique if job.key not in self._jobs]
+        if missing:
+            raise SweepError(f"{len(missing)} jobs were never submitted: {missing[:3]}; "
+                             "call submit(jobs, tables) first")
+        keys = {job.key for job in unique}
+        self._wait_until(lambda: keys <= self._done | set(self._failures))
+        failed = sorted(keys & set(self._failures))
+        if failed:
+            raise SweepError(f"{len(failed)} of {len(unique)} jobs failed (finished records "
+                             f"are kept; rerun to retry them); tracebacks in "
+                             f"{self.store.root / 'logs'}: " + ", ".join(failed))
+        return [{**self.store.load(job.key), "reused": job.key not in self._new}
+                for job in unique]
+
+    def close(self, *, cancel: bool = False) -> None:
+        """Save what has finished; then wait for the rest, or with ``cancel`` drop it."""
+        try:
+            self._collect(block=False)
+            if not cancel:
+                self._wait_until(lambda: not self._flight)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+                self._pool = None
+            self._bar.close()
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.close(cancel=exc_type is not None)
+
+    # ----------------------------------------------------------------- workers
+    def _start(self, item: Job | Task, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        if self.executor == "ray":
+            self._start_ray(item, fn, args)
+        elif self.workers == 1:
+            self._settle(item, *fn(*args))
+        else:
+            if self._pool is None:
+                # forkserver: workers fork from a clean server process that imported the
+                # learners once (fast starts), not from this one, which may hold threads
+                # (the embedded model's server) that a plain fork would copy mid-state.
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload([__name__, "torch._dynamo"])
+                self._pool = cf.ProcessPoolExecutor(max_workers=self.workers,
+                                                    mp_context=context)
+            self._flight[self._pool.submit(fn, *args)] = (item, fn, args, self._pool)
+            self._bar.update(running=self._running())
+
+    def _start_ray(self, item: Job | Task, fn: Callable[..., Any], args: tuple[Any, ...]
+                   ) -> None:
+        try:
+            import ray
+        except ImportError as err:  # pragma: no cover - depends on the installed extras
+            raise SweepError("executor 'ray' needs Ray: pip install "
+                             "'subrational-gym[ray]'") from err
+        if not ray.is_initialized():
+            ray.init(address=self.ray_address or os.environ.get("RAY_ADDRESS"),
+                     include_dashboard=False, log_to_driver=False,
+                     runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+        if isinstance(item, Job) and item.expert_digest is not None:
+            # Each table goes into the object store once, however many jobs learn from it.
+            if item.expert_digest not in self._refs:
+                self._refs[item.expert_digest] = ray.put(np.asarray(args[1]))
+            args = (item, self._refs[item.expert_digest])
+        if fn not in self._remote:
+            self._remote[fn] = ray.remote(num_cpus=1, max_retries=self.retries)(fn)
+        self._flight[self._remote[fn].remote(*args)] = (item, fn, args, None)
+        self._bar.update(running=self._running())
+
+    def _running(self) -> int:
+        return sum(isinstance(item, Job) for item, *_ in self._flight.values())
+
+    def _collect(self, *, block: bool) -> None:
+        """Settle what has finished; with ``block``, wait for at least one first."""
+        if not self._flight:
+            return
+        if self.executor == "ray":
+            import ray
+
+            refs = list(self._flight)
+            done, _ = ray.wait(refs, num_returns=1 if block else len(refs),
+                               timeout=None if block else 0)
+            for ref in done:
+                item, *_ = self._flight.pop(ref)
+                try:
+                    value, error = ray.get(ref)
+                except ray.exceptions.RayError as err:  # died more than `retries` times
+                    value, error = None, f"{type(err).__name__}: {err}"
+                self._settle(item, value, error)
+            return
+        done, _ = cf.wait(list(self._flight), timeout=None if block else 0,
+                          return_when=cf.FIRST_COMPLETED)
+        for future in done:
+            item, fn, args, pool = self._flight.pop(future)
+            try:
+                value, error = future.result()
+            except (cf.process.BrokenProcessPool, cf.CancelledError):
+                # A worker died (killed, out of memory): the whole pool is broken. Build a
+                # new one and run the item again, up to `retries` times.
+                attempts = self._attempts[id(item)] = self._attempts.get(id(item), 0) + 1
+                if attempts <= self.retries:
+                    if pool is self._pool and self._pool is not None:
+                        self._pool.shutdown(wait=False, cancel_futures=True)
+                        self._pool = None
+                    self._start(item, fn, args)
+                    continue
+                value, error = None, f"its worker process died {attempts} times"
+            self._settle(item, value, error)
+        self._bar.update(running=self._running())
+
+    def _settle(self, item: Job | Task, value: Any, error: str | None) -> None:
+        if isinstance(item, Task):
+            item._settle(value, error)
+            return
+        if value is None:
+            self._failures[item.key] = error or "unknown error"
+            self.store.fail(item, self._failures[item.key])
+            self._bar.update(failed=1)
+            return
+        self.store.save(value)
+        self._done.add(item.key)
+        if self.on_record is not None:
+            self.on_record(value)
+        self._bar.update(finished=1)
+
+    def _wait_until(self, condition: Callable[[], bool]) -> None:
+        self._collect(block=False)
+        while not condition():
+            if not self._flight:
+                raise SweepError("waiting for work that was never started")
+            self._collect(block=True)
 
 
 def execute(
@@ -322,6 +629,8 @@ def execute(
 ) -> list[dict[str, Any]]:
     """Run every unfinished job of ``jobs``; return all their records in order.
 
+    The one-shot form of :class:`Runner` (same arguments).
+
     Args:
         jobs: The jobs (duplicates run once).
         tables: Expert tables by :func:`table_digest` (what imitation jobs learn from).
@@ -337,119 +646,10 @@ def execute(
         SweepError: Unknown executor, a missing expert table, or jobs that failed (their
             tracebacks are in ``store.root / "logs"``; the others' records are kept).
     """
-    unique = _checked_jobs(jobs, tables, executor, workers)
-    todo = [job for job in unique if not store.has(job.key)]
-    bar = _Progress(len(unique), len(unique) - len(todo), progress)
-    failures: dict[str, str] = {}
-
-    def finished(job: Job, record: dict[str, Any] | None, error: str | None) -> None:
-        if record is None:
-            failures[job.key] = error or "unknown error"
-            store.fail(job, failures[job.key])
-            bar.update(failed=1)
-            return
-        store.save(record)
-        if on_record is not None:
-            on_record(record)
-        bar.update(finished=1)
-
-    try:
-        if todo and executor == "ray":
-            _execute_ray(todo, tables, finished, bar, ray_address, retries)
-        elif todo and workers == 1:
-            for job in todo:
-                bar.update(running=1)
-                finished(job, *_run_safely(job, tables.get(job.expert_digest or "")))
-        elif todo:
-            _execute_pool(todo, tables, finished, bar, workers, retries)
-    finally:
-        bar.close()
-    if failures:
-        raise SweepError(f"{len(failures)} of {len(unique)} jobs failed (finished records are "
-                         f"kept; rerun to retry them); tracebacks in {store.root / 'logs'}: "
-                         + ", ".join(sorted(failures)))
-    new = {job.key for job in todo}
-    return [{**store.load(job.key), "reused": job.key not in new} for job in unique]
-
-
-def _checked_jobs(jobs: Sequence[Job], tables: Mapping[str, np.ndarray], executor: str,
-                  workers: int) -> list[Job]:
-    """The distinct jobs of ``jobs``, after checking the arguments of :func:`execute`."""
-    if executor not in EXECUTORS:
-        raise SweepError(f"executor must be one of {EXECUTORS}, got {executor!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise SweepError(f"workers must be a positive integer, got {workers!r}")
-    unique = list({job.key: job for job in jobs}.values())
-    for job in unique:
-        if job.expert_digest is not None and job.expert_digest not in tables:
-            raise SweepError(f"no expert table with digest {job.expert_digest} for job "
-                             f"{job.describe()}; tabulate the expert first and pass "
-                             f"tables={{table_digest(probs): probs}}")
-    return unique
-
-
-def _execute_pool(todo: list[Job], tables: Mapping[str, np.ndarray],
-                  finished: Callable[..., None], bar: _Progress, workers: int,
-                  retries: int) -> None:
-    """A process pool; a pool broken by a dead child is rebuilt for the unfinished jobs."""
-    pending = list(todo)
-    attempts = {job.key: 0 for job in todo}
-    # forkserver: workers fork from a clean server process that imported the learners
-    # once (fast starts), not from this one, which may hold threads (the embedded
-    # model's server) that a plain fork would copy mid-state.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    while pending:
-        broken: list[Job] = []
-        with cf.ProcessPoolExecutor(max_workers=min(workers, len(pending)),
-                                    mp_context=context) as pool:
-            futures = {pool.submit(_run_safely, job, tables.get(job.expert_digest or "")): job
-                       for job in pending}
-            bar.update(running=len(futures))
-            for future in cf.as_completed(futures):
-                job = futures[future]
-                try:
-                    record, error = future.result()
-                except cf.process.BrokenProcessPool:
-                    broken.append(job)
-                    continue
-                finished(job, record, error)
-        pending = []
-        for job in broken:
-            attempts[job.key] += 1
-            if attempts[job.key] > retries:
-                finished(job, None, f"its worker process died {attempts[job.key]} times")
-            else:
-                pending.append(job)
-    bar.update(running=0)
-
-
-def _execute_ray(todo: list[Job], tables: Mapping[str, np.ndarray],
-                 finished: Callable[..., None], bar: _Progress, address: str | None,
-                 retries: int) -> None:
-    """Ray tasks (one CPU each); Ray reruns a task whose worker died, ``retries`` times."""
-    try:
-        import ray
-    except ImportError as err:  # pragma: no cover - depends on the installed extras
-        raise SweepError("executor 'ray' needs Ray: pip install 'subrational-gym[ray]'") from err
-    if not ray.is_initialized():
-        ray.init(address=address or os.environ.get("RAY_ADDRESS"), include_dashboard=False,
-                 log_to_driver=False, runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
-    refs = {digest: ray.put(np.asarray(probs)) for digest, probs in tables.items()
-            if any(job.expert_digest == digest for job in todo)}
-    task = ray.remote(num_cpus=1, max_retries=retries)(_run_safely)
-    futures = {task.remote(job, refs.get(job.expert_digest or "")): job for job in todo}
-    pending = list(futures)
-    while pending:
-        bar.update(running=len(pending))
-        done, pending = ray.wait(pending, num_returns=1)
-        job = futures[done[0]]
-        try:
-            record, error = ray.get(done[0])
-        except ray.exceptions.RayError as err:  # the worker died more than `retries` times
-            record, error = None, f"{type(err).__name__}: {err}"
-        finished(job, record, error)
-    bar.update(running=0)
+    with Runner(store, executor=executor, workers=workers, ray_address=ray_address,
+                retries=retries, progress=progress, on_record=on_record) as runner:
+        runner.submit(jobs, tables)
+        return runner.records(jobs)
 
 
 def comparable(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import pytest
 from subrational_gym import policies
 from subrational_gym.learners.sweeps import (
     Job,
+    Runner,
     RunStore,
     SweepError,
     comparable,
@@ -54,7 +55,7 @@ def test_a_pool_with_a_killed_worker_gives_the_in_process_records(tmp_path):
     written once, and the records equal the in-process ones."""
     import multiprocessing
 
-    jobs, tables = _grid(learners=("distribution_matching",), seeds=(0,), budget=100)
+    jobs, tables = _grid(learners=("distribution_matching",), seeds=(0,), budget=1500)
     here = execute(jobs, tables, RunStore(tmp_path / "here"), progress=False)
     store = RunStore(tmp_path / "pool")
     killed = []
@@ -99,3 +100,44 @@ def test_failures_are_logged_kept_apart_and_retried_on_rerun(tmp_path):
         execute(jobs, tables, store, executor="slurm", progress=False)
     with pytest.raises(SweepError, match="needs an expert_digest"):
         Job("bc", GAME)
+
+
+def test_a_runner_trains_while_this_process_works_and_runs_functions(tmp_path):
+    """Jobs submitted in batches to two workers give the in-process records; functions run
+    on the same workers return their values or raise with the worker's traceback."""
+    import math
+
+    jobs, tables = _grid(learners=("bc",), seeds=(0, 1), budget=2)
+    here = execute(jobs, tables, RunStore(tmp_path / "here"), progress=False)
+    with Runner(RunStore(tmp_path / "pool"), workers=2, progress=False) as runner:
+        runner.submit(jobs[:2], tables)
+        total = runner.call(math.fsum, [0.1] * 10)
+        broken = runner.call(math.sqrt, -1.0, name="a square root")
+        runner.submit(jobs, tables)  # the first two again: not run twice
+        with pytest.raises(SweepError, match="never submitted"):
+            runner.records([Job.reinforce("ppo", GAME, seed=0)])
+        pooled = runner.records(jobs)
+        assert total.result() == 1.0 and total.seconds is not None
+        with pytest.raises(SweepError, match="(?s)a square root failed.*ValueError: math domain"):
+            broken.result()
+        assert broken.exception_type == "ValueError"
+    assert [comparable(r) for r in here] == [comparable(r) for r in pooled]
+    assert not any(r["reused"] for r in pooled)
+
+
+def test_an_interrupted_runner_keeps_the_finished_jobs(tmp_path):
+    """Ctrl-C part-way: the jobs that finished are recorded (a rerun reuses them), the one
+    still running is not."""
+    jobs, tables = _grid(learners=("bc",), seeds=(0,), budget=2)
+    slow = Job.imitate("distribution_matching", policies.income_maximiser(GAME, temperature=0.5),
+                       n_episodes=40, seed=0, budget=100_000)
+    tables[slow.expert_digest] = policies.income_maximiser(GAME, temperature=0.5).probs
+    store = RunStore(tmp_path)
+    with pytest.raises(KeyboardInterrupt), Runner(store, workers=2, progress=False) as runner:
+        runner.submit(jobs, tables)
+        runner.records(jobs)
+        runner.submit([slow], tables)
+        raise KeyboardInterrupt
+    assert store.keys() == sorted(j.key for j in jobs)
+    rerun = execute(jobs, tables, store, progress=False)
+    assert all(r["reused"] for r in rerun)
