@@ -37,6 +37,7 @@ from imitation.util.networks import RunningNorm
 from stable_baselines3 import PPO
 
 from subrational_gym.core import SubrationalEnv
+from subrational_gym.learners.data import use_fast_loader
 from subrational_gym.learners.errors import LearnerError
 from subrational_gym.learners.features import FeatureMap
 from subrational_gym.learners.logs import imitation_logger
@@ -236,6 +237,7 @@ def train_adversarial(algorithm: str, *, model: TabularModel, game: SubrationalE
             disc_opt_kwargs={"lr": float(hp.disc_learning_rate)},
             log_dir=folder, custom_logger=logger, init_tensorboard=False,
         )
+        use_fast_loader(trainer, featured, trainer.demo_batch_size)
         table = _run_rounds(trainer, generator, model, features, hp)
     venv.close()
     return generator, memory.last(_ADVERSARIAL_LOSSES), table

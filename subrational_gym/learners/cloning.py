@@ -20,6 +20,7 @@ from imitation.algorithms import bc
 from imitation.data import rollout
 from stable_baselines3.common.policies import ActorCriticPolicy
 
+from subrational_gym.learners.data import use_fast_loader
 from subrational_gym.learners.demonstrations import action_counts, empirical_policy
 from subrational_gym.learners.features import FeatureMap
 from subrational_gym.learners.hyperparameters import Hyperparameters
@@ -115,6 +116,7 @@ def train_bc(*, model: TabularModel, features: FeatureMap, demos: list[Any],
         # Private attribute of imitation 1.0.1 (PINNED_IMITATION): BC has no public way to
         # pass its own BCLogger, and the stock one makes torch warn on every batch.
         trainer._bc_logger = _DetachingBCLogger(trainer.logger)
+        use_fast_loader(trainer, transitions, trainer.minibatch_size)
         trainer.train(n_epochs=int(hp.budget), progress_bar=False, log_interval=10**9)
     policy.set_training_mode(False)
     with th.no_grad():
