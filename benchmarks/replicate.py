@@ -70,22 +70,24 @@ class Budget:
 
     Attributes:
         n_episodes: Demonstration episodes per persona and seed.
-        seeds: Seeds of demonstrations and of BC / distribution matching.
-        adversarial_seeds: Seeds of GAIL and AIRL (slower; may be fewer).
+        seeds: Seeds of demonstrations and of the paper's learner (distribution matching).
+        few_seeds: Seeds of the learners in ``few_seed_learners`` (may be fewer).
         steps: Budget of each learner in its own unit (see ``subrational_gym.learners``).
         perf_env_steps: Steps per env in the speed comparison with FrozenLake.
         hypothesis_sources: Whose choices the findings are judged on by structural fits
             (``llm_expert`` and learners; each costs seconds to a minute per game).
         learners: The imitation learners and RL baselines trained.
+        few_seed_learners: Learners trained on ``few_seeds`` only.
     """
 
     n_episodes: int
     seeds: tuple[int, ...]
-    adversarial_seeds: tuple[int, ...]
+    few_seeds: tuple[int, ...]
     steps: Mapping[str, int | None]
     perf_env_steps: int
     hypothesis_sources: tuple[str, ...] = ("llm_expert", PAPER_LEARNER)
     learners: tuple[str, ...] = (*IMITATION, *RL)
+    few_seed_learners: tuple[str, ...] = ("gail", "airl")
 
     def seeds_of(self, learner: str) -> tuple[int, ...]:
         """The seeds ``learner`` trains with (RL baselines: the first seed only)."""
@@ -93,15 +95,15 @@ class Budget:
             return ()
         if learner in RL:
             return self.seeds[:1]
-        if learner in ("gail", "airl"):
-            return tuple(s for s in self.seeds if s in self.adversarial_seeds)
+        if learner in self.few_seed_learners:
+            return tuple(s for s in self.seeds if s in self.few_seeds)
         return self.seeds
 
     def restrict(self, *, learners: Sequence[str] | None = None,
                  seeds: Sequence[int] | None = None) -> Budget:
         """This budget over fewer learners or other seeds.
 
-        The adversarial seeds become the given seeds that the budget runs GAIL and AIRL
+        The few seeds become the given seeds that the budget runs its few-seed learners
         with, else the first given one.
         """
         learners = tuple(learners or self.learners)
@@ -110,25 +112,25 @@ class Budget:
             raise SweepError(f"unknown learners {unknown}; expected some of "
                              f"{[*IMITATION, *RL]}")
         new_seeds = tuple(seeds) if seeds else self.seeds
-        adversarial = tuple(s for s in new_seeds if s in self.adversarial_seeds) \
-            or new_seeds[:1]
+        few = tuple(s for s in new_seeds if s in self.few_seeds) or new_seeds[:1]
         sources = tuple(s for s in self.hypothesis_sources
                         if s == "llm_expert" or s in learners)
         return dataclasses.replace(self, learners=learners, seeds=new_seeds,
-                                   adversarial_seeds=adversarial, hypothesis_sources=sources)
+                                   few_seeds=few, hypothesis_sources=sources)
 
 
 BUDGETS: dict[str, Budget] = {
     # A smoke test of the whole pipeline, seconds per game.
     "tiny": Budget(20, (0,), (0,), {"bc": 2, "distribution_matching": 30, "gail": 512,
                                     "airl": 512, "ppo": 512, "dqn": 512}, 500),
-    # make demo (goal: under 10 minutes on 2 cores after installation; not met: 17 min on
-    # 2026-11-26, 260 s of it tabulation and 628 s training, see README). BC and distribution
-    # matching use their tuned defaults (seconds each); the adversarial learners and RL
-    # get a fifth of theirs.
+    # make demo (goal: under 10 minutes on 2 cores after installation, see README). The
+    # paper's learner (distribution matching, whose verdicts are the headline) on three
+    # seeds; BC, GAIL and AIRL on one. BC and distribution matching use their tuned
+    # defaults (seconds each); the adversarial learners and RL get a fifth of theirs.
     "demo": Budget(200, (0, 1, 2), (0,), {"bc": None, "distribution_matching": None,
                                           "gail": 20_480, "airl": 20_480, "ppo": 10_000,
-                                          "dqn": 10_000}, 20_000),
+                                          "dqn": 10_000}, 20_000,
+                   few_seed_learners=("bc", "gail", "airl")),
     # The learners' tuned defaults (benchmarks/learner_fidelity.py), five seeds.
     "full": Budget(500, (0, 1, 2, 3, 4), (0, 1, 2, 3, 4),
                    {k: None for k in ("bc", "distribution_matching", "gail", "airl", "ppo",
@@ -197,8 +199,8 @@ class Args:
 def parse_args(argv: Sequence[str] | None = None) -> Args:
     """Parse the command line into :class:`Args`."""
     budgets = "; ".join(
-        f"{name}: {b.n_episodes} demonstration episodes, seeds {list(b.seeds)} (GAIL/AIRL "
-        f"{list(b.adversarial_seeds)}), learner steps "
+        f"{name}: {b.n_episodes} demonstration episodes, seeds {list(b.seeds)} "
+        f"({'/'.join(b.few_seed_learners)}: {list(b.few_seeds)}), learner steps "
         + ", ".join(f"{k} {'default' if v is None else v}" for k, v in b.steps.items())
         for name, b in BUDGETS.items())
     parser = argparse.ArgumentParser(
@@ -327,6 +329,8 @@ class Replication:
         self.llm_usage = Usage()
         self.llm_by_game: dict[str, dict[str, Any]] = {}
         self.llm_plan: CallPlan | None = None
+        #: The sample-mode expert of the performance record and its tabulation report.
+        self.sample_mode: tuple[LLMExpert, Any] | None = None
 
     def expert(self, study: Study, variant: Variant, persona: str, **kwargs: Any) -> LLMExpert:
         """The LLM expert of ``persona`` in ``variant``, with this run's endpoint and cache."""
@@ -555,6 +559,8 @@ class Replication:
                             self.runner.submit(mine, self.tables)
                             jobs += mine
                 self.start_fits(study, "llm_expert")
+            if self.args.perf:
+                self.sample_mode = self.ask_in_sample_mode()
             tabulated = time.perf_counter()
             records = self.runner.records(jobs)
             self.training_seconds = time.perf_counter() - started
@@ -781,6 +787,23 @@ class Replication:
         return {"seconds": seconds, "model_calls": calls, "decision_states": states,
                 "personas": personas}
 
+    def ask_in_sample_mode(self) -> tuple[LLMExpert, Any]:
+        """Tabulate double or nothing's default persona in sample mode (10 answers a state).
+
+        For the performance record's calls per state in sample mode: the game with the
+        fewest states (its calls per state depend on the endpoint's support for ``n``, not
+        on the game), through the run's cache. The replication asks it right after the
+        score-mode tabulation, while the workers train.
+        """
+        started = time.perf_counter()
+        don = STUDIES["double_or_nothing"]
+        sample = self.expert(don, don.variant("plain"), don.default_persona, mode="sample",
+                             n_samples=10)
+        report = self._spend(sample.tabulate())
+        _log(f"[perf] sample mode ({don.game} / {don.default_persona}, 10 answers a state): "
+             f"{report.usage.model_calls} calls, {time.perf_counter() - started:.1f}s")
+        return sample, report
+
     def performance(self) -> dict[str, Any]:
         """Env speed, LLM calls per state and cold tabulation time, second-run calls.
 
@@ -791,12 +814,8 @@ class Replication:
         """
         _log("[perf] env speed against FrozenLake-v1, LLM calls and tabulation time")
         speed = env_speed.measure(self.budget.perf_env_steps)
-        # Sample mode on the game with the fewest states (its calls per state depend on
-        # the endpoint's support for n, not on the game), through the run's cache.
+        sample, sample_report = self.sample_mode or self.ask_in_sample_mode()
         don = STUDIES["double_or_nothing"]
-        sample = self.expert(don, don.variant("plain"), don.default_persona, mode="sample",
-                             n_samples=10)
-        sample_report = self._spend(sample.tabulate())
         n_states = int(sample.model.decision_mask.sum())
         sampled = sample.usage.model_calls > 0 and not sample.usage.cache_hits
         second_calls = sum(
