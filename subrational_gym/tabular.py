@@ -233,6 +233,15 @@ class TabularModel:
     _r: np.ndarray = field(init=False, repr=False)
     _dense: np.ndarray | None = field(init=False, repr=False, default=None)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable state (for worker processes): ``env_kwargs`` as a plain dict."""
+        return {**self.__dict__, "env_kwargs": dict(self.env_kwargs)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "env_kwargs", MappingProxyType(dict(self.env_kwargs)))
+
     def __post_init__(self) -> None:
         n = len(self.transitions)
         if self.observations.shape[0] != n or self.times.shape != (n,):

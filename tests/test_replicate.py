@@ -23,8 +23,9 @@ def test_replication_tiny_budget_writes_stable_results(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_API_KEY)  # must never reach any result file
     out = tmp_path / "results"
     with PlantedLLMServer() as server:
+        # Two workers, as make demo: jobs and structural fits go to worker processes.
         summary = replicate.main(["--budget", "tiny", "--out", str(out), "--no-progress",
-                                  "--no-perf", "--base-url", server.base_url,
+                                  "--no-perf", "--workers", "2", "--base-url", server.base_url,
                                   "--model", "planted",
                                   "--cache", str(tmp_path / "answers.sqlite")])
     on_disk = json.loads((out / "summary.json").read_text())

@@ -439,3 +439,18 @@ def test_sparse_transitions_validate_their_arrays():
     with pytest.raises(ValueError, match="1 entries"):
         SparseTransitions(n_states=2, n_actions=2, indptr=indptr, next_state=nxt,
                           probability=np.array([0.5, 0.5]))
+
+
+def test_models_and_counts_travel_to_worker_processes():
+    """Choice counts (their game and its model inside) pickle and fit the same after."""
+    import pickle
+    from types import MappingProxyType
+
+    counts = ActionCounts.from_policy(policies.income_maximiser(
+        make_env("Subrational/Marshmallow-v0", wait_minutes=4), temperature=0.5), 50)
+    back = pickle.loads(pickle.dumps(counts))
+    model = back.game.tabular_model()
+    assert isinstance(model.env_kwargs, MappingProxyType)
+    assert dict(model.env_kwargs) == dict(counts.game.tabular_model().env_kwargs)
+    np.testing.assert_array_equal(back.counts, counts.counts)
+    assert fit("exponential", back).params == fit("exponential", counts).params

@@ -589,6 +589,10 @@ class Runner:
                     self._start(item, fn, args)
                     continue
                 value, error = None, f"its worker process died {attempts} times"
+            except Exception:  # noqa: BLE001 - e.g. an argument that cannot be pickled
+                value, error = None, traceback.format_exc()
+                if isinstance(item, Task):
+                    error = ("CouldNotRun", error.strip().splitlines()[-1], error)
             self._settle(item, value, error)
         self._bar.update(running=self._running())
 

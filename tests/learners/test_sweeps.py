@@ -113,6 +113,7 @@ def test_a_runner_trains_while_this_process_works_and_runs_functions(tmp_path):
         runner.submit(jobs[:2], tables)
         total = runner.call(math.fsum, [0.1] * 10)
         broken = runner.call(math.sqrt, -1.0, name="a square root")
+        unpicklable = runner.call(math.fsum, threading.Lock(), name="a lock's sum")
         runner.submit(jobs, tables)  # the first two again: not run twice
         with pytest.raises(SweepError, match="never submitted"):
             runner.records([Job.reinforce("ppo", GAME, seed=0)])
@@ -121,6 +122,8 @@ def test_a_runner_trains_while_this_process_works_and_runs_functions(tmp_path):
         with pytest.raises(SweepError, match="(?s)a square root failed.*ValueError: math domain"):
             broken.result()
         assert broken.exception_type == "ValueError"
+        with pytest.raises(SweepError, match="(?s)a lock's sum failed.*pickle"):
+            unpicklable.result()
     assert [comparable(r) for r in here] == [comparable(r) for r in pooled]
     assert not any(r["reused"] for r in pooled)
 
