@@ -37,6 +37,8 @@ second 0.3: a position bias that counterbalancing must cancel):
   a list of prompts is a 400 ("prompt currently only accepts a string").
 * ``"llamacpp"``: any number of alternatives, GBNF ``grammar`` (a choice of quoted
   strings), lists of prompts, ``n`` up to 4 slots.
+* ``"no-logprobs"``: a gateway that serves text only: any request for log-probabilities is
+  a 400 ("logprobs is not supported with this model"), so score mode is impossible.
 
 Example:
     >>> with FakeLLMServer(token_probs={"accept": 0.6, "reject": 0.3}) as server:
@@ -80,7 +82,7 @@ FAULTS = frozenset(
     }
 )
 
-PROFILES = ("openai-chat", "openai-completions", "vllm", "ollama", "llamacpp")
+PROFILES = ("openai-chat", "openai-completions", "vllm", "ollama", "llamacpp", "no-logprobs")
 """Provider profiles the server can reproduce."""
 
 _FILLER = {"the": 0.02, "to": 0.01, "it": 0.005}
@@ -359,6 +361,10 @@ class FakeLLMServer:
                 return openai_error(400, "top_logprobs must be between 0 and 20")
             if isinstance(body.get("prompt"), list):
                 return openai_error(400, "prompt currently only accepts a string")
+        elif profile == "no-logprobs":
+            if k or body.get("logprobs"):
+                return openai_error(400, "logprobs is not supported with this model",
+                                    "logprobs")
         elif profile == "llamacpp":
             n = int(body.get("n") or 1)
             if n > 4:

@@ -36,6 +36,7 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import contextlib
 import dataclasses
@@ -47,6 +48,7 @@ import multiprocessing
 import os
 import platform
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -428,6 +430,14 @@ class Runner:
         self._flight: dict[Any, tuple[Job | Task, Callable[..., Any], tuple[Any, ...], Any]] = {}
         self._attempts: dict[int, int] = {}
         self._pool: cf.ProcessPoolExecutor | None = None
+        # Local pool: work waiting for a free slot, the most in the pool at once (None: no
+        # limit beyond the workers), how many are in it, and a lock, since a finished
+        # future tops the pool up from the pool's own thread.
+        self._waiting: collections.deque[tuple[Job | Task, Callable[..., Any],
+                                               tuple[Any, ...]]] = collections.deque()
+        self._limit: int | None = None
+        self._in_pool = 0
+        self._lock = threading.RLock()
         self._refs: dict[str, Any] = {}
         self._remote: dict[Callable[..., Any], Any] = {}
         self._bar = _Progress(0, 0, progress)
@@ -495,16 +505,39 @@ class Runner:
                 for job in unique]
 
     def close(self, *, cancel: bool = False) -> None:
-        """Save what has finished; then wait for the rest, or with ``cancel`` drop it."""
+        """Save what has finished; then wait for the rest, or with ``cancel`` stop it.
+
+        With ``cancel`` (leaving the ``with`` block on an exception, e.g. Ctrl-C) the local
+        workers are terminated: their jobs are unfinished and leave no record.
+        """
         try:
             self._collect(block=False)
             if not cancel:
-                self._wait_until(lambda: not self._flight)
+                self._wait_until(lambda: not self._flight and not self._waiting)
         finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
-                self._pool = None
+            self._waiting.clear()
+            pool, self._pool = self._pool, None
+            if pool is not None:
+                if cancel:
+                    # Private attribute of CPython's ProcessPoolExecutor (3.11; 3.14 adds
+                    # terminate_workers()): without this the workers finish their current
+                    # job, orphaned, after this process has gone.
+                    for process in list((pool._processes or {}).values()):
+                        process.terminate()
+                pool.shutdown(wait=not cancel, cancel_futures=cancel)
             self._bar.close()
+
+    def limit(self, n: int | None) -> None:
+        """Run at most ``n`` jobs and calls at once on the local pool (None: one per worker).
+
+        The replication keeps one core for the embedded model while it tabulates (a third
+        process on two cores slowed the model and the training alike). No effect in this
+        process (one worker) or on Ray, whose scheduler owns the cluster's CPUs.
+        """
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise SweepError(f"limit must be a positive integer or None, got {n!r}")
+        self._limit = n
+        self._pump()
 
     def __enter__(self) -> Runner:
         return self
@@ -519,16 +552,41 @@ class Runner:
         elif self.workers == 1:
             self._settle(item, *fn(*args))
         else:
-            if self._pool is None:
-                # forkserver: workers fork from a clean server process that imported the
-                # learners once (fast starts), not from this one, which may hold threads
-                # (the embedded model's server) that a plain fork would copy mid-state.
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload([__name__, "torch._dynamo"])
-                self._pool = cf.ProcessPoolExecutor(max_workers=self.workers,
-                                                    mp_context=context)
-            self._flight[self._pool.submit(fn, *args)] = (item, fn, args, self._pool)
+            with self._lock:
+                self._waiting.append((item, fn, args))
+            self._pump()
             self._bar.update(running=self._running())
+
+    def _pump(self) -> None:
+        """Move waiting work into the local pool while it has room."""
+        with self._lock:
+            while self._waiting and (self._limit is None or self._in_pool < self._limit):
+                if self._pool is None:
+                    # forkserver: workers fork from a clean server process that imported
+                    # the learners once (fast starts), not from this one, which may hold
+                    # threads (the embedded model's server) that a fork would copy mid-state.
+                    context = multiprocessing.get_context("forkserver")
+                    context.set_forkserver_preload([__name__, "torch._dynamo"])
+                    self._pool = cf.ProcessPoolExecutor(max_workers=self.workers,
+                                                        mp_context=context)
+                item, fn, args = self._waiting[0]
+                try:
+                    future = self._pool.submit(fn, *args)
+                except (cf.process.BrokenProcessPool, RuntimeError):
+                    # Broken by a dead worker (or shut down): a fresh pool takes the rest;
+                    # what was in the broken one comes back through _collect.
+                    broken, self._pool = self._pool, None
+                    broken.shutdown(wait=False, cancel_futures=True)
+                    continue
+                self._waiting.popleft()
+                self._in_pool += 1
+                self._flight[future] = (item, fn, args, self._pool)
+                future.add_done_callback(self._left_pool)
+
+    def _left_pool(self, _: cf.Future[Any]) -> None:
+        with self._lock:
+            self._in_pool -= 1
+        self._pump()
 
     def _start_ray(self, item: Job | Task, fn: Callable[..., Any], args: tuple[Any, ...]
                    ) -> None:
@@ -552,7 +610,8 @@ class Runner:
         self._bar.update(running=self._running())
 
     def _running(self) -> int:
-        return sum(isinstance(item, Job) for item, *_ in self._flight.values())
+        with self._lock:
+            return sum(isinstance(item, Job) for item, *_ in self._flight.values())
 
     def _collect(self, *, block: bool) -> None:
         """Settle what has finished; with ``block``, wait for at least one first."""
@@ -572,10 +631,13 @@ class Runner:
                     value, error = None, f"{type(err).__name__}: {err}"
                 self._settle(item, value, error)
             return
-        done, _ = cf.wait(list(self._flight), timeout=None if block else 0,
+        with self._lock:
+            futures = list(self._flight)
+        done, _ = cf.wait(futures, timeout=None if block else 0,
                           return_when=cf.FIRST_COMPLETED)
         for future in done:
-            item, fn, args, pool = self._flight.pop(future)
+            with self._lock:
+                item, fn, args, pool = self._flight.pop(future)
             try:
                 value, error = future.result()
             except (cf.process.BrokenProcessPool, cf.CancelledError):
@@ -583,9 +645,10 @@ class Runner:
                 # new one and run the item again, up to `retries` times.
                 attempts = self._attempts[id(item)] = self._attempts.get(id(item), 0) + 1
                 if attempts <= self.retries:
-                    if pool is self._pool and self._pool is not None:
-                        self._pool.shutdown(wait=False, cancel_futures=True)
-                        self._pool = None
+                    with self._lock:
+                        if pool is self._pool and self._pool is not None:
+                            broken, self._pool = self._pool, None
+                            broken.shutdown(wait=False, cancel_futures=True)
                     self._start(item, fn, args)
                     continue
                 value, error = None, f"its worker process died {attempts} times"
@@ -615,7 +678,9 @@ class Runner:
         self._collect(block=False)
         while not condition():
             if not self._flight:
-                raise SweepError("waiting for work that was never started")
+                if not self._waiting:
+                    raise SweepError("waiting for work that was never started")
+                self._pump()
             self._collect(block=True)
 
 

@@ -74,3 +74,61 @@ def test_tiny_sweep_gives_the_same_records_locally_and_on_ray(tmp_path):
     assert len(records("local")) == 8 and records("local") == records("ray")
     assert verdicts(local) == verdicts(remote)
     assert (tmp_path / "ray" / "comparison.md").read_text().count("ultimatum") >= 2
+
+
+def _kill_first_ray_task(name: str, killed: list[int], deadline: float) -> None:
+    """SIGKILL the first Ray worker whose process title says it runs task ``name``."""
+    import os
+    import signal
+    import time
+    from pathlib import Path
+
+    while time.time() < deadline and not killed:
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                title = (proc / "cmdline").read_bytes().split(b"\0")[0].decode()
+            except OSError:
+                continue
+            if title.startswith(f"ray::{name}"):
+                time.sleep(0.5)  # inside the job, past its start-up
+                os.kill(int(proc.name), signal.SIGKILL)
+                killed.append(int(proc.name))
+                return
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_a_killed_ray_worker_is_retried_and_every_record_written_once(tmp_path):
+    """A Ray worker killed (SIGKILL) mid-job: Ray runs the task again, the sweep finishes
+    with each record once, equal to the in-process records."""
+    import threading
+    import time
+
+    ray = pytest.importorskip("ray")
+    from subrational_gym import policies
+    from subrational_gym.learners.sweeps import Job, RunStore, execute, table_digest
+
+    game = "Subrational/Ultimatum-v0"
+    experts = [policies.income_maximiser(game, temperature=0.5),
+               policies.inequity_averse_responder(game, temperature=0.5)]
+    jobs = [Job.imitate("distribution_matching", e, n_episodes=40, seed=0, budget=3000)
+            for e in experts]
+    tables = {table_digest(e.probs): e.probs for e in experts}
+    here = execute(jobs, tables, RunStore(tmp_path / "here"), progress=False)
+    store = RunStore(tmp_path / "ray")
+    killed: list[int] = []
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        killer = threading.Thread(target=_kill_first_ray_task,
+                                  args=("_run_safely", killed, time.time() + 300))
+        killer.start()
+        remote = execute(jobs, tables, store, executor="ray", progress=False)
+        killer.join()
+    finally:
+        ray.shutdown()
+    assert killed, "no Ray worker was killed: the test did not exercise the retry"
+    assert sorted(r["key"] for r in remote) == store.keys() and len(store.keys()) == 2
+    assert [comparable(r) for r in here] == [comparable(r) for r in remote]
+    assert here[0]["policy"] != here[1]["policy"]  # the comparison can fail

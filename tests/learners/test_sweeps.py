@@ -130,7 +130,7 @@ def test_a_runner_trains_while_this_process_works_and_runs_functions(tmp_path):
 
 def test_an_interrupted_runner_keeps_the_finished_jobs(tmp_path):
     """Ctrl-C part-way: the jobs that finished are recorded (a rerun reuses them), the one
-    still running is not."""
+    still running is stopped and leaves no record."""
     jobs, tables = _grid(learners=("bc",), seeds=(0,), budget=2)
     slow = Job.imitate("distribution_matching", policies.income_maximiser(GAME, temperature=0.5),
                        n_episodes=40, seed=0, budget=100_000)
@@ -140,7 +140,44 @@ def test_an_interrupted_runner_keeps_the_finished_jobs(tmp_path):
         runner.submit(jobs, tables)
         runner.records(jobs)
         runner.submit([slow], tables)
+        time.sleep(1.0)  # the slow job is running
         raise KeyboardInterrupt
     assert store.keys() == sorted(j.key for j in jobs)
+    # The workers were stopped, not left to finish the slow job (minutes) orphaned.
+    import multiprocessing
+
+    deadline = time.time() + 10
+    while multiprocessing.active_children() and time.time() < deadline:
+        time.sleep(0.1)
+    assert not multiprocessing.active_children()
     rerun = execute(jobs, tables, store, progress=False)
     assert all(r["reused"] for r in rerun)
+
+
+def _interval(seconds: float) -> tuple[float, float]:
+    """When a worker ran this (a function the workers import from this module)."""
+    start = time.time()
+    time.sleep(seconds)
+    return start, time.time()
+
+
+def _overlaps(intervals) -> bool:
+    spans = sorted(intervals)
+    return any(b[0] < a[1] for a, b in zip(spans, spans[1:], strict=False))
+
+
+def test_a_limit_keeps_work_off_a_reserved_core(tmp_path):
+    """limit(1) on two workers runs one thing at a time (the replication keeps a core for
+    the model while it tabulates); without it, two run together."""
+    with Runner(RunStore(tmp_path), workers=2, progress=False) as runner:
+        runner.call(_interval, 0.0).result()  # the workers are up
+        runner.limit(1)
+        one = [runner.call(_interval, 0.4) for _ in range(3)]
+        one = [t.result() for t in one]
+        runner.limit(None)
+        two = [runner.call(_interval, 0.4) for _ in range(4)]
+        two = [t.result() for t in two]
+        with pytest.raises(SweepError, match="limit must be a positive integer"):
+            runner.limit(0)
+    assert not _overlaps(one)
+    assert _overlaps(two)

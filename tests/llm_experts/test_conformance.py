@@ -147,3 +147,23 @@ def test_the_real_embedded_server_behind_a_limit_of_20_alternatives(mode, style,
             assert bad.coverage is not None and bad.error
     else:
         assert report.tabulated == 5  # guided by the JSON schema, every answer is a letter
+
+
+def test_an_endpoint_without_log_probabilities_switches_score_mode_to_sampling(tmp_path):
+    """Score mode where the endpoint refuses log-probabilities: the expert switches to
+    sample mode once, says so in the usage record, and every state gets a distribution."""
+    with FakeLLMServer(profile="no-logprobs") as server:
+        e = expert(server, tmp_path, provider="generic", mode="score", n_samples=4)
+        report = e.tabulate()
+        assert report.complete and e.mode == "sample"
+        assert any("score -> sample" in d for d in report.usage.degradations)
+        rows = e.probs[e.model.decision_mask]
+        np.testing.assert_allclose(rows.sum(axis=1), 1.0)
+        # A second tabulation (all cached) asks nothing and does not switch again.
+        again = e.tabulate()
+        assert again.usage.model_calls == 0 and not again.usage.degradations
+    # Control: an endpoint with log-probabilities keeps score mode, with no switch.
+    with FakeLLMServer(profile="llamacpp") as server:
+        e = expert(server, tmp_path / "b", provider="llamacpp", mode="score")
+        report = e.tabulate()
+        assert report.complete and e.mode == "score" and not report.usage.degradations
