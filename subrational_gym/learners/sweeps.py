@@ -47,6 +47,7 @@ import json
 import multiprocessing
 import os
 import platform
+import signal
 import tempfile
 import threading
 import time
@@ -287,6 +288,15 @@ def _run_safely(job: Job, probs: np.ndarray | None) -> tuple[dict[str, Any] | No
         return run_job(job, probs), None
     except Exception:  # noqa: BLE001 - reported per job, the sweep goes on
         return None, traceback.format_exc()
+
+
+def _leave_ctrl_c_to_the_driver() -> None:
+    """Make a worker ignore Ctrl-C.
+
+    SIGINT reaches the terminal's whole process group; the driver, interrupted, records
+    what finished and terminates the workers.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _call_safely(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]
@@ -568,7 +578,8 @@ class Runner:
                     context = multiprocessing.get_context("forkserver")
                     context.set_forkserver_preload([__name__, "torch._dynamo"])
                     self._pool = cf.ProcessPoolExecutor(max_workers=self.workers,
-                                                        mp_context=context)
+                                                        mp_context=context,
+                                                        initializer=_leave_ctrl_c_to_the_driver)
                 item, fn, args = self._waiting[0]
                 try:
                     future = self._pool.submit(fn, *args)
