@@ -22,7 +22,8 @@ class Usage:
     Attributes:
         model_calls: Requests answered by the model (retries not included).
         cache_hits: Requests answered from the cache.
-        prompt_tokens: Prompt tokens the endpoint reported.
+        prompt_tokens: Prompt tokens the endpoint reported (llama.cpp reports only the first
+            prompt of a request that carries a list of prompts).
         completion_tokens: Completion tokens the endpoint reported.
         retries: Requests repeated after a transient failure.
         invalid_answers: Answers that named no single action (after re-asks), or scores
