@@ -566,7 +566,12 @@ class Replication:
                             jobs += mine
                 self.start_fits(study, "llm_expert")
             if self.args.perf:
-                self.sample_mode = self.ask_in_sample_mode()
+                try:
+                    self.sample_mode = self.ask_in_sample_mode()
+                except Exception as exc:  # noqa: BLE001 - retried after training
+                    # The training under way goes on; performance() asks again at the end
+                    # (and stops the run there, as before, if the endpoint still fails).
+                    _log(f"[perf] sample mode deferred to the end: {exc}")
             self.runner.limit(None)
             tabulated = time.perf_counter()
             records = self.runner.records(jobs)
@@ -794,6 +799,17 @@ class Replication:
         return {"seconds": seconds, "model_calls": calls, "decision_states": states,
                 "personas": personas}
 
+    def _beside_the_model(self) -> str:
+        """What ran beside the model while it tabulated (for timings in perf.json)."""
+        if self.args.base_url or os.environ.get("OPENAI_BASE_URL"):
+            return "a remote endpoint: training jobs ran on this machine meanwhile"
+        if self.args.executor == "ray":
+            return "Ray workers (on this machine for a local cluster)"
+        if self.args.workers > 1:
+            return (f"{self.args.workers - 1} training process(es); the model kept a core of "
+                    "its own")
+        return "nothing: training ran in this process between the personas"
+
     def ask_in_sample_mode(self) -> tuple[LLMExpert, Any]:
         """Tabulate double or nothing's default persona in sample mode (10 answers a state).
 
@@ -854,6 +870,7 @@ class Replication:
             },
             "tabulate_all_games_one_persona": {
                 "value": cold["seconds"] if cold else None, "unit": "s",
+                "beside": self._beside_the_model(),
                 "model_calls": cold["model_calls"] if cold else None,
                 "personas": {s.game: s.default_persona for s in self.studies},
                 **({} if cold else {"note": cached})},

@@ -50,6 +50,14 @@ class Transition:
     terminated: bool
 
 
+def _restore_read_only(obj: Any, state: dict[str, Any]) -> None:
+    """Unpickle a frozen dataclass's state with its arrays read-only again, as built."""
+    for name, value in state.items():
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+        object.__setattr__(obj, name, value)
+
+
 @dataclass(frozen=True, eq=False)
 class SparseTransitions:
     """Transition probabilities in compressed sparse row form, one row per (state, action).
@@ -84,6 +92,13 @@ class SparseTransitions:
     _ranges: dict[tuple[int, int], tuple[np.ndarray, ...]] = field(
         init=False, repr=False, default_factory=dict)
     _cached_entries: list[int] = field(init=False, repr=False, default_factory=lambda: [0])
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable state, without the range cache (rebuilt on demand)."""
+        return {**self.__dict__, "_ranges": {}, "_cached_entries": [0]}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        _restore_read_only(self, state)
 
     def __post_init__(self) -> None:
         n_rows = self.n_states * self.n_actions
@@ -234,12 +249,15 @@ class TabularModel:
     _dense: np.ndarray | None = field(init=False, repr=False, default=None)
 
     def __getstate__(self) -> dict[str, Any]:
-        """Picklable state (for worker processes): ``env_kwargs`` as a plain dict."""
-        return {**self.__dict__, "env_kwargs": dict(self.env_kwargs)}
+        """Picklable state for worker processes.
+
+        ``env_kwargs`` travels as a plain dict; the dense matrix is left behind (rebuilt on
+        demand).
+        """
+        return {**self.__dict__, "env_kwargs": dict(self.env_kwargs), "_dense": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            object.__setattr__(self, name, value)
+        _restore_read_only(self, state)
         object.__setattr__(self, "env_kwargs", MappingProxyType(dict(self.env_kwargs)))
 
     def __post_init__(self) -> None:

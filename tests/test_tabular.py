@@ -453,4 +453,9 @@ def test_models_and_counts_travel_to_worker_processes():
     assert isinstance(model.env_kwargs, MappingProxyType)
     assert dict(model.env_kwargs) == dict(counts.game.tabular_model().env_kwargs)
     np.testing.assert_array_equal(back.counts, counts.counts)
+    # As built: read-only arrays (the sparse form's too), no dense matrix in transit.
+    assert not model.observations.flags.writeable
+    assert not model.sparse_transitions.probability.flags.writeable
+    counts.game.tabular_model().transition_matrix  # noqa: B018 - built on demand
+    assert pickle.loads(pickle.dumps(counts.game.tabular_model()))._dense is None
     assert fit("exponential", back).params == fit("exponential", counts).params

@@ -43,6 +43,7 @@ import dataclasses
 import hashlib
 import importlib.metadata
 import io
+import itertools
 import json
 import multiprocessing
 import os
@@ -341,15 +342,17 @@ class Task:
 
     Attributes:
         name: What the task is, for messages.
+        serial: Its number among the runner's tasks.
         done: Whether it finished (or failed).
         seconds: How long the function ran on its worker (None until done, or if it failed).
         exception_type: Name of the exception it raised (None if it did not).
         exception_message: That exception's message.
     """
 
-    def __init__(self, runner: Runner, name: str) -> None:
+    def __init__(self, runner: Runner, name: str, serial: int = 0) -> None:
         self._runner = runner
         self.name = name
+        self.serial = serial
         self.done = False
         self.seconds: float | None = None
         self.exception_type: str | None = None
@@ -438,7 +441,7 @@ class Runner:
         self._failures: dict[str, str] = {}
         # In flight: future (or Ray reference) -> (job or task, function, arguments, pool)
         self._flight: dict[Any, tuple[Job | Task, Callable[..., Any], tuple[Any, ...], Any]] = {}
-        self._attempts: dict[int, int] = {}
+        self._attempts: dict[str | int, int] = {}
         self._pool: cf.ProcessPoolExecutor | None = None
         # Local pool: work waiting for a free slot, the most in the pool at once (None: no
         # limit beyond the workers), how many are in it, and a lock, since a finished
@@ -448,6 +451,8 @@ class Runner:
         self._limit: int | None = None
         self._in_pool = 0
         self._lock = threading.RLock()
+        self._closed = False
+        self._task_ids = itertools.count()
         self._refs: dict[str, Any] = {}
         self._remote: dict[Callable[..., Any], Any] = {}
         self._bar = _Progress(0, 0, progress)
@@ -485,7 +490,7 @@ class Runner:
         ``fn`` must be importable by the workers (a module-level function of an installed
         package, or a bound method of a picklable object) and its arguments picklable.
         """
-        task = Task(self, name or getattr(fn, "__qualname__", repr(fn)))
+        task = Task(self, name or getattr(fn, "__qualname__", repr(fn)), next(self._task_ids))
         self._start(task, _call_safely, (fn, args, kwargs))
         self._collect(block=False)
         return task
@@ -524,9 +529,14 @@ class Runner:
             self._collect(block=False)
             if not cancel:
                 self._wait_until(lambda: not self._flight and not self._waiting)
+        except BaseException:
+            cancel = True  # e.g. Ctrl-C during the final wait: stop the workers too
+            raise
         finally:
-            self._waiting.clear()
-            pool, self._pool = self._pool, None
+            with self._lock:
+                self._closed = True
+                self._waiting.clear()
+                pool, self._pool = self._pool, None
             if pool is not None:
                 if cancel:
                     # Private attribute of CPython's ProcessPoolExecutor (3.11; 3.14 adds
@@ -569,8 +579,10 @@ class Runner:
 
     def _pump(self) -> None:
         """Move waiting work into the local pool while it has room."""
+        rebuilt = False
         with self._lock:
-            while self._waiting and (self._limit is None or self._in_pool < self._limit):
+            while (not self._closed and self._waiting
+                   and (self._limit is None or self._in_pool < self._limit)):
                 if self._pool is None:
                     # forkserver: workers fork from a clean server process that imported
                     # the learners once (fast starts), not from this one, which may hold
@@ -583,12 +595,17 @@ class Runner:
                 item, fn, args = self._waiting[0]
                 try:
                     future = self._pool.submit(fn, *args)
-                except (cf.process.BrokenProcessPool, RuntimeError):
-                    # Broken by a dead worker (or shut down): a fresh pool takes the rest;
+                except cf.process.BrokenProcessPool:
+                    # Broken by a dead worker: a fresh pool takes the rest (once per call);
                     # what was in the broken one comes back through _collect.
                     broken, self._pool = self._pool, None
                     broken.shutdown(wait=False, cancel_futures=True)
+                    if rebuilt:
+                        return
+                    rebuilt = True
                     continue
+                except RuntimeError:  # shut down (the interpreter is exiting): stop here
+                    return
                 self._waiting.popleft()
                 self._in_pool += 1
                 self._flight[future] = (item, fn, args, self._pool)
@@ -617,7 +634,14 @@ class Runner:
             args = (item, self._refs[item.expert_digest])
         if fn not in self._remote:
             self._remote[fn] = ray.remote(num_cpus=1, max_retries=self.retries)(fn)
-        self._flight[self._remote[fn].remote(*args)] = (item, fn, args, None)
+        try:
+            ref = self._remote[fn].remote(*args)
+        except Exception:  # noqa: BLE001 - e.g. an argument Ray cannot serialise
+            error = traceback.format_exc()
+            self._settle(item, None, ("CouldNotRun", error.strip().splitlines()[-1], error)
+                         if isinstance(item, Task) else error)
+            return
+        self._flight[ref] = (item, fn, args, None)
         self._bar.update(running=self._running())
 
     def _running(self) -> int:
@@ -654,7 +678,8 @@ class Runner:
             except (cf.process.BrokenProcessPool, cf.CancelledError):
                 # A worker died (killed, out of memory): the whole pool is broken. Build a
                 # new one and run the item again, up to `retries` times.
-                attempts = self._attempts[id(item)] = self._attempts.get(id(item), 0) + 1
+                key = item.key if isinstance(item, Job) else item.serial
+                attempts = self._attempts[key] = self._attempts.get(key, 0) + 1
                 if attempts <= self.retries:
                     with self._lock:
                         if pool is self._pool and self._pool is not None:
@@ -688,8 +713,10 @@ class Runner:
     def _wait_until(self, condition: Callable[[], bool]) -> None:
         self._collect(block=False)
         while not condition():
-            if not self._flight:
-                if not self._waiting:
+            with self._lock:
+                idle, waiting = not self._flight, bool(self._waiting)
+            if idle:
+                if not waiting:
                     raise SweepError("waiting for work that was never started")
                 self._pump()
             self._collect(block=True)
