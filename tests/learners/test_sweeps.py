@@ -181,3 +181,21 @@ def test_a_limit_keeps_work_off_a_reserved_core(tmp_path):
             runner.limit(0)
     assert not _overlaps(one)
     assert _overlaps(two)
+
+
+def test_the_readme_runner_example_runs_as_written(tmp_path):
+    """The README's Runner example, verbatim, in a fresh folder."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    [block] = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S)
+               if "Runner(RunStore(" in b]
+    out = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr[-3000:]
+    tvs, family = out.stdout.strip().splitlines()[-1].rsplit("] ", 1)
+    assert len(tvs.strip("[").split(",")) == 3 and family
+    assert len(RunStore(tmp_path / "results" / "my-sweep").keys()) == 3
