@@ -527,7 +527,7 @@ class Replication:
         """
         seed_everything(0)
         self.llm_plan = self.plan()
-        if self.args.base_url or os.environ.get("OPENAI_BASE_URL"):
+        if self._remote():
             _log(f"[plan] before any call to {self.args.base_url or 'OPENAI_BASE_URL'}: "
                  + self.llm_plan.describe()
                  + (f"; stops after {self.args.max_calls} calls"
@@ -542,8 +542,7 @@ class Replication:
                     ray_address=self.args.ray_address, progress=self.args.progress
                     ) as self.runner:
             started = time.perf_counter()
-            embedded = not (self.args.base_url or os.environ.get("OPENAI_BASE_URL"))
-            if embedded and self.args.workers > 1:
+            if not self._remote() and self.args.workers > 1:
                 # The embedded model computes on this machine: one core stays its own while
                 # it tabulates (a third process on two cores slowed both it and training).
                 self.runner.limit(self.args.workers - 1)
@@ -801,7 +800,7 @@ class Replication:
 
     def _beside_the_model(self) -> str:
         """What ran beside the model while it tabulated (for timings in perf.json)."""
-        if self.args.base_url or os.environ.get("OPENAI_BASE_URL"):
+        if self._remote():
             return "a remote endpoint: training jobs ran on this machine meanwhile"
         if self.args.executor == "ray":
             return "Ray workers (on this machine for a local cluster)"
@@ -939,9 +938,13 @@ class Replication:
         _log(f"Model card: {out / 'model_card.md'}")
         return summary
 
+    def _remote(self) -> bool:
+        """Whether the run asks an endpoint the user gave, not the embedded model."""
+        return bool(self.args.base_url or os.environ.get("OPENAI_BASE_URL"))
+
     def _endpoint_name(self) -> str:
         """The endpoint by what it is: the embedded model, or the URL the user gave."""
-        if self.args.base_url or os.environ.get("OPENAI_BASE_URL"):
+        if self._remote():
             return str(self.endpoint)
         return "the embedded llama.cpp server (127.0.0.1, started by this run)"
 
