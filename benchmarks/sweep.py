@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import replicate, reporting
+from subrational_gym.learners.defaults import resolve
 from subrational_gym.learners.sweeps import EXECUTORS, SweepError
 from subrational_gym.studies import STUDIES
 
@@ -198,17 +199,36 @@ def decision_states(config: SweepConfig) -> int:
     return total
 
 
+def _run_scale(alg: str, game: str, steps: int | None, n_episodes: int) -> float:
+    """How much longer one run of ``alg`` at ``steps`` takes than the demo's run.
+
+    Budgets left to the defaults (``None``) are resolved per game, as training resolves
+    them; BC's epochs pass over every demonstration, so its time also grows with the
+    episodes. The demo's mean is taken over its games, so this is a ratio of means.
+    """
+    demo = replicate.BUDGETS["demo"]
+    if alg == "value_iteration":
+        return 1.0
+    scale = (resolve(alg, game, budget=steps).budget
+             / resolve(alg, game, budget=demo.steps.get(alg)).budget)
+    if alg == "bc":
+        scale *= n_episodes / demo.n_episodes
+    return scale
+
+
 def estimate(config: SweepConfig, jobs: Sequence[Mapping[str, Any]],
              measured: Path = ESTIMATES) -> dict[str, Any]:
     """Model calls and duration, from the seconds measured by the latest demo.
 
-    Training seconds per run are the demo's means (scaled by steps where the budgets
-    differ and both are set); the local executor divides them by its workers.
+    Training seconds per run are the demo's means, scaled by :func:`_run_scale` to this
+    budget; the local executor divides them by its workers.
     """
     perf = json.loads(measured.read_text()) if measured.exists() else {}
     per_run = {k: v["mean_seconds"] for k, v in
                perf.get("learner_train_seconds", {}).get("value", {}).items()}
-    demo, mine = replicate.BUDGETS["demo"].steps, replicate.BUDGETS[config.budget].steps
+    budget = replicate.BUDGETS[config.budget]
+    games = {(j["game"], j["variant"]) for j in jobs}
+    game_of = {(g, v): STUDIES[g].make_env(v).unwrapped.game for g, v in games}
     train = 0.0
     unknown = set()
     for job in jobs:
@@ -216,8 +236,8 @@ def estimate(config: SweepConfig, jobs: Sequence[Mapping[str, Any]],
         if alg not in per_run:
             unknown.add(alg)
             continue
-        scale = (mine[alg] / demo[alg]) if mine[alg] and demo[alg] else 1.0
-        train += per_run[alg] * scale
+        train += per_run[alg] * _run_scale(alg, game_of[job["game"], job["variant"]],
+                                           budget.steps.get(alg), budget.n_episodes)
     states = decision_states(config)
     calls_per_state = ((perf.get("llm_calls_per_state", {}).get("score_mode", {})
                         .get("value") or 2.6) if config.mode == "score" else 10.0)

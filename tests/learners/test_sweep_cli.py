@@ -132,3 +132,25 @@ def test_a_killed_ray_worker_is_retried_and_every_record_written_once(tmp_path):
     assert sorted(r["key"] for r in remote) == store.keys() and len(store.keys()) == 2
     assert [comparable(r) for r in here] == [comparable(r) for r in remote]
     assert here[0]["policy"] != here[1]["policy"]  # the comparison can fail
+
+
+def test_the_estimate_scales_the_demo_timings_to_the_budget(tmp_path):
+    """Budgets left to the tuned defaults are resolved per game (a full-budget GAIL run is
+    about five demo runs); a run at the demo's own budget keeps the demo's time."""
+    assert sweep._run_scale("gail", "ultimatum", None, 200) == pytest.approx(100_000 / 20_480)
+    assert sweep._run_scale("airl", "marshmallow", None, 500) == pytest.approx(
+        100_000 / 12_288)
+    assert sweep._run_scale("gail", "ultimatum", 20_480, 200) == 1.0
+    assert sweep._run_scale("bc", "ultimatum", None, 500) == pytest.approx(2.5)
+    assert sweep._run_scale("distribution_matching", "marshmallow", None, 500) == 1.0
+    assert sweep._run_scale("dqn", "marshmallow", None, 500) == pytest.approx(10.0)
+    perf = tmp_path / "perf.json"
+    perf.write_text(json.dumps({"learner_train_seconds": {"value": {
+        alg: {"mean_seconds": 1.0} for alg in ("bc", "distribution_matching", "gail")}}}))
+    grid = ["--games", "ultimatum", "--learners", "gail", "--seeds", "0"]
+    demo = sweep.estimate(sweep.parse_args([*grid, "--budget", "demo"])[0],
+                          sweep.plan(sweep.parse_args([*grid, "--budget", "demo"])[0]), perf)
+    full_cfg = sweep.parse_args([*grid, "--budget", "full"])[0]
+    full = sweep.estimate(full_cfg, sweep.plan(full_cfg), perf)
+    assert demo["jobs"] == full["jobs"] == 2  # two personas, one seed
+    assert full["train_seconds"] == pytest.approx(demo["train_seconds"] * 100_000 / 20_480)
