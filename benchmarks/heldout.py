@@ -219,29 +219,97 @@ def aggregates(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda a: (ALGORITHMS.index(a["algorithm"]), a["game"]))
 
 
+#: The six readings of a stock-versus-modified expert and seed: (key, variant, field).
+READINGS = (("stock", "library", "tv_mean_final_generator"),
+            ("library_average", "library", "tv_mean"),
+            ("logit", "logit", "tv_mean_final_generator"),
+            ("logit_average", "logit", "tv_mean"),
+            ("logit_anneal", "project", "tv_mean_final_generator"),
+            ("project", "project", "tv_mean"))
+#: Each change of the project's GAIL / AIRL: (name, reading without it, reading with it).
+CHANGES = (("logit reward (final generator)", "stock", "logit"),
+           ("iterate average (on the logit reward)", "logit", "logit_average"),
+           ("annealing (on logit + average)", "logit_average", "project"),
+           ("all three (stock -> project)", "stock", "project"))
+
+
+def _readings(records: Sequence[dict[str, Any]]) -> dict[tuple[str, str, int], dict]:
+    """The readings of every (game, algorithm, seed) that has a stock-versus-modified run."""
+    by: dict[tuple[str, str, int], dict[str, dict[str, Any]]] = {}
+    for r in records:
+        by.setdefault((r["game"], r["algorithm"], r["seed"]), {})[r["variant"]] = r
+    out = {}
+    for key, variants in by.items():
+        if set(variants) <= {"project"}:
+            continue
+        out[key] = {name: variants[v][field] for name, v, field in READINGS
+                    if v in variants and variants[v].get(field) is not None}
+        if "project" in variants and variants["project"].get("distilled_tv") is not None:
+            out[key]["distilled_tv"] = variants["project"]["distilled_tv"]
+    return out
+
+
 def ablation(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Stock versus modified GAIL and AIRL: mean TV of each change over the ablation seeds."""
+    """Stock versus modified GAIL and AIRL, per expert.
+
+    The mean TV of each reading over the expert's stock-versus-modified seeds, and the
+    worst seed of the stock and of the project's readings.
+    """
+    readings = _readings(records)
     out = []
-    keys = dict.fromkeys((r["game"], r["algorithm"]) for r in records
-                         if r["variant"] != "project")
-    for game, algorithm in keys:
-        rows = [r for r in records if r["game"] == game and r["algorithm"] == algorithm]
-        seeds = sorted({r["seed"] for r in rows if r["variant"] != "project"})
+    for game, algorithm in dict.fromkeys((g, a) for g, a, _ in readings):
+        per_seed = {s: v for (g, a, s), v in readings.items() if (g, a) == (game, algorithm)}
+        row: dict[str, Any] = {"game": game, "algorithm": algorithm, "seeds": sorted(per_seed)}
+        for name in [n for n, _, _ in READINGS] + ["distilled_tv"]:
+            values = [v[name] for v in per_seed.values() if name in v]
+            row[name] = float(np.mean(values)) if values else float("nan")  # not run (yet)
+        for name in ("stock", "project"):
+            worst = max((s for s in per_seed if name in per_seed[s]),
+                        key=lambda s, name=name: per_seed[s][name], default=None)
+            row[f"worst_{name}"] = (None if worst is None
+                                    else [worst, per_seed[worst][name]])
+        out.append(row)
+    return out
 
-        def mean(variant: str, key: str, rows=rows, seeds=seeds) -> float:
-            values = [r[key] for r in rows if r["variant"] == variant and r["seed"] in seeds]
-            return float(np.mean(values)) if values else float("nan")  # not run (yet)
 
-        out.append({
-            "game": game, "algorithm": algorithm, "seeds": seeds,
-            "stock": mean("library", "tv_mean_final_generator"),
-            "library_average": mean("library", "tv_mean"),
-            "logit": mean("logit", "tv_mean_final_generator"),
-            "logit_average": mean("logit", "tv_mean"),
-            "logit_anneal": mean("project", "tv_mean_final_generator"),
-            "project": mean("project", "tv_mean"),
-            "distilled_tv": mean("project", "distilled_tv"),
-        })
+def ablation_effects(records: Sequence[dict[str, Any]], *, confidence: float = 0.95,
+                     seed: int = 0) -> list[dict[str, Any]]:
+    """Each change's effect on TV, paired over every (expert, seed) run both ways.
+
+    The mean change (with minus without; negative: closer to the expert) gets a
+    percentile bootstrap interval over the pairs (``scipy.stats.bootstrap``, seeded); the
+    verdict is ``helps`` when the interval lies below 0, ``hurts`` when above, and ``not
+    resolved`` when it covers 0 or there are fewer than three pairs.
+    """
+    from scipy import stats
+
+    readings = _readings(records)
+    out = []
+    for algorithm in dict.fromkeys(a for _, a, _ in readings):
+        for name, without, with_ in CHANGES:
+            pairs = sorted((g, s, v[without], v[with_]) for (g, a, s), v in readings.items()
+                           if a == algorithm and without in v and with_ in v)
+            if not pairs:
+                continue
+            diffs = np.array([w - wo for _, _, wo, w in pairs])
+            low = high = float("nan")
+            if len(diffs) >= 3 and np.ptp(diffs) > 0:
+                ci = stats.bootstrap((diffs,), np.mean, confidence_level=confidence,
+                                     n_resamples=9999, method="percentile",
+                                     random_state=np.random.default_rng(seed)).confidence_interval
+                low, high = float(ci.low), float(ci.high)
+            elif len(diffs) >= 3:
+                low = high = float(diffs[0])
+            verdict = ("helps" if high < 0 else "hurts" if low > 0 else "not resolved")
+            out.append({"algorithm": algorithm, "change": name, "pairs": len(pairs),
+                        "experts": sorted({g for g, *_ in pairs}),
+                        "mean_without": float(np.mean([p[2] for p in pairs])),
+                        "mean_with": float(np.mean([p[3] for p in pairs])),
+                        "mean_change": float(diffs.mean()), "ci": [low, high],
+                        "confidence": confidence, "improved": int((diffs < 0).sum()),
+                        "met_without": int(sum(p[2] <= 0.05 for p in pairs)),
+                        "met_with": int(sum(p[3] <= 0.05 for p in pairs)),
+                        "verdict": verdict})
     return out
 
 
@@ -263,14 +331,33 @@ def heldout_table(rows: Sequence[dict[str, Any]]) -> str:
 def ablation_table(rows: Sequence[dict[str, Any]]) -> str:
     lines = ["| learner | expert | seeds | stock (library reward, final) | library + average "
              "| logit, final | logit + average | logit + annealing, final | project "
-             "(logit + annealing + average) | distilled network to project table |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "(logit + annealing + average) | worst seed: stock, project | distilled "
+             "network to project table |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def worst(w: list | None) -> str:
+        return "-" if w is None else f"{w[0]} ({w[1]:.4f})"
+
     for a in rows:
         lines.append(
             f"| {a['algorithm']} | {a['game']} | {' '.join(map(str, a['seeds']))} | "
             f"{a['stock']:.4f} | {a['library_average']:.4f} | {a['logit']:.4f} | "
             f"{a['logit_average']:.4f} | {a['logit_anneal']:.4f} | {a['project']:.4f} | "
+            f"{worst(a.get('worst_stock'))}, {worst(a.get('worst_project'))} | "
             f"{a['distilled_tv']:.1e} |")
+    return "\n".join(lines)
+
+
+def effects_table(rows: Sequence[dict[str, Any]]) -> str:
+    lines = ["| learner | change | pairs (expert x seed) | mean TV without | mean TV with | "
+             "mean change [95% CI] | pairs improved | pairs within TV 0.05: without, with "
+             "| verdict |", "|---|---|---|---|---|---|---|---|---|"]
+    for e in rows:
+        lines.append(
+            f"| {e['algorithm']} | {e['change']} | {e['pairs']} | {e['mean_without']:.4f} | "
+            f"{e['mean_with']:.4f} | {e['mean_change']:+.4f} [{e['ci'][0]:+.4f}, "
+            f"{e['ci'][1]:+.4f}] | {e['improved']} of {e['pairs']} | {e['met_without']}, "
+            f"{e['met_with']} | {e['verdict']} |")
     return "\n".join(lines)
 
 
@@ -291,6 +378,7 @@ def _save(path: str, args: argparse.Namespace, records: list[dict[str, Any]]) ->
                    "targets": TARGETS, "required_share": REQUIRED_SHARE,
                    "experts": {e.game: e.name for e in HELDOUT_EXPERTS}},
         "records": records, "aggregates": aggregates(records), "ablation": ablation(records),
+        "ablation_effects": ablation_effects(records),
     }
     if os.path.dirname(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -324,6 +412,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     print()
     print(ablation_table(result["ablation"]))
     print()
+    if result["ablation_effects"]:
+        print("Each change, paired over the (expert, seed) runs made both ways (negative: "
+              "closer to the expert; percentile bootstrap over the pairs):")
+        print(effects_table(result["ablation_effects"]))
+        print()
     distilled = [r["distilled_tv"] for r in records
                  if r["variant"] == "project" and r.get("distilled_tv") is not None]
     if distilled:

@@ -154,3 +154,46 @@ def test_heldout_targets_come_out_met_and_missed():
     assert not rows["gail"]["met"] and rows["gail"]["missed_seeds"] == [10, 11]
     [line] = heldout.misses(list(rows.values()))
     assert line.startswith("gail on ultimatum") and "[10, 11]" in line
+
+
+def test_stock_versus_modified_effects_come_out_helps_hurts_and_unresolved():
+    """Paired effects: a change that lowers TV on every (expert, seed) pair helps, one that
+    raises it hurts, one that moves it both ways by noise is not resolved, and two pairs
+    are too few for any verdict."""
+    heldout = _load("heldout")
+    rng = np.random.default_rng(0)
+
+    def runs(game, seed, stock, logit, logit_average, anneal_final, project):
+        base = {"game": game, "expert": "e", "algorithm": "gail", "seed": seed,
+                "noise_floor_tv_mean": 0.01}
+        return [{**base, "variant": "library", "tv_mean_final_generator": stock,
+                 "tv_mean": stock},
+                {**base, "variant": "logit", "tv_mean_final_generator": logit,
+                 "tv_mean": logit_average},
+                {**base, "variant": "project", "tv_mean_final_generator": anneal_final,
+                 "tv_mean": project, "distilled_tv": 1e-6}]
+
+    records = []
+    for game in ("ultimatum", "marshmallow", "double_or_nothing"):
+        for seed in (10, 11, 12):
+            stock = 0.08 + 0.01 * rng.random()
+            logit = stock / 2                        # helps on every pair
+            average = logit + 0.01                   # hurts on every pair
+            project = average + rng.normal(0, 0.01)  # noise around no change
+            records += runs(game, seed, stock, logit, average, project, project)
+    effects = {e["change"].split(" ")[0]: e for e in heldout.ablation_effects(records)}
+    assert effects["logit"]["verdict"] == "helps" and effects["logit"]["improved"] == 9
+    assert effects["logit"]["ci"][1] < 0 and effects["logit"]["pairs"] == 9
+    assert effects["iterate"]["verdict"] == "hurts" and effects["iterate"]["ci"][0] > 0
+    assert effects["annealing"]["verdict"] == "not resolved"
+    assert effects["annealing"]["ci"][0] < 0 < effects["annealing"]["ci"][1]
+    # The same seed of the bootstrap gives the same interval.
+    assert heldout.ablation_effects(records) == heldout.ablation_effects(records)
+    few = [r for r in records if r["seed"] == 10 and r["game"] != "double_or_nothing"]
+    assert {e["verdict"] for e in heldout.ablation_effects(few)} == {"not resolved"}
+    rows = heldout.ablation(records)
+    assert len(rows) == 3 and rows[0]["seeds"] == [10, 11, 12]
+    assert rows[0]["worst_stock"][1] == max(
+        r["tv_mean_final_generator"] for r in records
+        if r["game"] == "ultimatum" and r["variant"] == "library")
+    assert "helps" in heldout.effects_table(heldout.ablation_effects(records))
