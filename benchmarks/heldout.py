@@ -43,6 +43,7 @@ from typing import Any
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+from scipy import stats  # noqa: E402
 
 from benchmarks.learner_fidelity import Expert  # noqa: E402
 from subrational_gym import make_env, policies  # noqa: E402
@@ -281,11 +282,10 @@ def ablation_effects(records: Sequence[dict[str, Any]], *, confidence: float = 0
     verdict is ``helps`` when the interval lies below 0, ``hurts`` when above, and ``not
     resolved`` when it covers 0 or there are fewer than three pairs.
     """
-    from scipy import stats
-
     readings = _readings(records)
     out = []
     for algorithm in dict.fromkeys(a for _, a, _ in readings):
+        target = TARGETS[algorithm][1]  # GAIL's and AIRL's TV target
         for name, without, with_ in CHANGES:
             pairs = sorted((g, s, v[without], v[with_]) for (g, a, s), v in readings.items()
                            if a == algorithm and without in v and with_ in v)
@@ -307,8 +307,8 @@ def ablation_effects(records: Sequence[dict[str, Any]], *, confidence: float = 0
                         "mean_with": float(np.mean([p[3] for p in pairs])),
                         "mean_change": float(diffs.mean()), "ci": [low, high],
                         "confidence": confidence, "improved": int((diffs < 0).sum()),
-                        "met_without": int(sum(p[2] <= 0.05 for p in pairs)),
-                        "met_with": int(sum(p[3] <= 0.05 for p in pairs)),
+                        "met_without": int(sum(p[2] <= target for p in pairs)),
+                        "met_with": int(sum(p[3] <= target for p in pairs)),
                         "verdict": verdict})
     return out
 

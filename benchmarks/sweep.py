@@ -207,10 +207,9 @@ def _run_scale(alg: str, game: str, steps: int | None, n_episodes: int) -> float
     episodes. The demo's mean is taken over its games, so this is a ratio of means.
     """
     demo = replicate.BUDGETS["demo"]
-    if alg == "value_iteration":
-        return 1.0
-    scale = (resolve(alg, game, budget=steps).budget
-             / resolve(alg, game, budget=demo.steps.get(alg)).budget)
+    mine = resolve(alg, game, budget=steps).budget
+    theirs = resolve(alg, game, budget=demo.steps.get(alg)).budget
+    scale = mine / theirs if mine and theirs else 1.0  # value iteration has no budget
     if alg == "bc":
         scale *= n_episodes / demo.n_episodes
     return scale
