@@ -311,7 +311,7 @@ def _call_safely(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[
 
 
 class _Progress:
-    """One bar over jobs with finished / failed / running counts."""
+    """One bar over jobs with finished / failed / running / queued counts."""
 
     def __init__(self, total: int, done: int, enabled: bool) -> None:
         from tqdm.auto import tqdm
@@ -320,13 +320,16 @@ class _Progress:
                         leave=False)
         self.failed = 0
         self.running = 0
+        self.queued = 0
 
-    def update(self, *, finished: int = 0, failed: int = 0, running: int | None = None) -> None:
+    def update(self, *, finished: int = 0, failed: int = 0,
+               started: tuple[int, int] | None = None) -> None:
+        """Count finished and failed jobs; ``started`` is (running, queued) now."""
         self.failed += failed
-        if running is not None:
-            self.running = running
+        if started is not None:
+            self.running, self.queued = started
         self.bar.update(finished)
-        self.bar.set_postfix(failed=self.failed, running=self.running)
+        self.bar.set_postfix(failed=self.failed, running=self.running, queued=self.queued)
 
     def grow(self, n: int) -> None:
         if n:
@@ -455,6 +458,7 @@ class Runner:
         self._task_ids = itertools.count()
         self._refs: dict[str, Any] = {}
         self._remote: dict[Callable[..., Any], Any] = {}
+        self._slots: int | None = None  # the Ray cluster's CPUs, read once
         self._bar = _Progress(0, 0, progress)
 
     # ------------------------------------------------------------------ public
@@ -575,7 +579,7 @@ class Runner:
             with self._lock:
                 self._waiting.append((item, fn, args))
             self._pump()
-            self._bar.update(running=self._running())
+            self._bar.update(started=self._running())
 
     def _pump(self) -> None:
         """Move waiting work into the local pool while it has room."""
@@ -642,11 +646,24 @@ class Runner:
                          if isinstance(item, Task) else error)
             return
         self._flight[ref] = (item, fn, args, None)
-        self._bar.update(running=self._running())
+        self._bar.update(started=self._running())
 
-    def _running(self) -> int:
+    def _running(self) -> tuple[int, int]:
+        """Jobs (running, queued): those started but unfinished, at most one per slot.
+
+        The local pool takes every submitted job at once and Ray queues what its CPUs
+        cannot yet take, so started-but-unfinished is not the same as running.
+        """
         with self._lock:
-            return sum(isinstance(item, Job) for item, *_ in self._flight.values())
+            started = sum(isinstance(item, Job) for item, *_ in self._flight.values())
+            slots = self.workers if self._limit is None else min(self.workers, self._limit)
+        if self.executor == "ray":
+            import ray
+
+            if self._slots is None:
+                self._slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
+            slots = self._slots
+        return min(started, slots), started - min(started, slots)
 
     def _collect(self, *, block: bool) -> None:
         """Settle what has finished; with ``block``, wait for at least one first."""
@@ -693,7 +710,7 @@ class Runner:
                 if isinstance(item, Task):
                     error = ("CouldNotRun", error.strip().splitlines()[-1], error)
             self._settle(item, value, error)
-        self._bar.update(running=self._running())
+        self._bar.update(started=self._running())
 
     def _settle(self, item: Job | Task, value: Any, error: str | None) -> None:
         if isinstance(item, Task):

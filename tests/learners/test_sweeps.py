@@ -199,3 +199,20 @@ def test_the_readme_runner_example_runs_as_written(tmp_path):
     tvs, family = out.stdout.strip().splitlines()[-1].rsplit("] ", 1)
     assert len(tvs.strip("[").split(",")) == 3 and family
     assert len(RunStore(tmp_path / "results" / "my-sweep").keys()) == 3
+
+
+def test_the_bar_counts_as_running_only_what_the_workers_can_hold(tmp_path):
+    """Four long jobs on two workers: two running and two queued, not four running (the
+    pool takes every submitted job at once); limit(1) makes it one and three."""
+    expert = policies.income_maximiser(GAME, temperature=0.5)
+    slow = [Job.imitate("distribution_matching", expert, n_episodes=40, seed=seed,
+                        budget=100_000) for seed in range(4)]
+    with pytest.raises(KeyboardInterrupt), \
+            Runner(RunStore(tmp_path), workers=2, progress=False) as runner:
+        runner.submit(slow, {slow[0].expert_digest: expert.probs})
+        assert (runner._bar.running, runner._bar.queued) == (2, 2)
+        runner.limit(1)
+        runner._bar.update(started=runner._running())
+        assert (runner._bar.running, runner._bar.queued) == (1, 3)
+        raise KeyboardInterrupt  # stop the workers: no job finishes
+    assert RunStore(tmp_path).keys() == []
