@@ -477,15 +477,22 @@ class Runner:
                                  f"{job.describe()}; tabulate the expert first and pass "
                                  f"tables={{table_digest(probs): probs}}")
         self._bar.grow(len(fresh))
+        todo = []
         for job in fresh:
             self._jobs[job.key] = job
             if self.store.has(job.key):
                 self._done.add(job.key)
                 self._bar.update(finished=1)
-                continue
+            else:
+                todo.append(job)
+        in_process = self.executor != "ray" and self.workers == 1
+        for i, job in enumerate(todo):
             self._new.add(job.key)
+            if in_process:  # it runs now, in this call: the rest of the list waits
+                self._bar.update(started=(1, len(todo) - i - 1))
             self._start(job, _run_safely, (job, tables.get(job.expert_digest or "")))
         self._collect(block=False)
+        self._bar.update(started=self._occupancy())
 
     def call(self, fn: Callable[..., Any], *args: Any, name: str | None = None,
              **kwargs: Any) -> Task:
@@ -579,7 +586,7 @@ class Runner:
             with self._lock:
                 self._waiting.append((item, fn, args))
             self._pump()
-            self._bar.update(started=self._running())
+            self._bar.update(started=self._occupancy())
 
     def _pump(self) -> None:
         """Move waiting work into the local pool while it has room."""
@@ -646,16 +653,18 @@ class Runner:
                          if isinstance(item, Task) else error)
             return
         self._flight[ref] = (item, fn, args, None)
-        self._bar.update(started=self._running())
+        self._bar.update(started=self._occupancy())
 
-    def _running(self) -> tuple[int, int]:
-        """Jobs (running, queued): those started but unfinished, at most one per slot.
+    def _occupancy(self) -> tuple[int, int]:
+        """Jobs (running, queued) now: unfinished ones, at most one running per slot.
 
         The local pool takes every submitted job at once and Ray queues what its CPUs
-        cannot yet take, so started-but-unfinished is not the same as running.
+        cannot yet take, so started-but-unfinished is not the same as running; jobs
+        still held back by :meth:`limit` (not yet in the pool) are queued too.
         """
         with self._lock:
             started = sum(isinstance(item, Job) for item, *_ in self._flight.values())
+            held = sum(isinstance(item, Job) for item, *_ in self._waiting)
             slots = self.workers if self._limit is None else min(self.workers, self._limit)
         if self.executor == "ray":
             import ray
@@ -663,7 +672,8 @@ class Runner:
             if self._slots is None:
                 self._slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
             slots = self._slots
-        return min(started, slots), started - min(started, slots)
+        running = min(started, slots)
+        return running, started - running + held
 
     def _collect(self, *, block: bool) -> None:
         """Settle what has finished; with ``block``, wait for at least one first."""
@@ -710,7 +720,7 @@ class Runner:
                 if isinstance(item, Task):
                     error = ("CouldNotRun", error.strip().splitlines()[-1], error)
             self._settle(item, value, error)
-        self._bar.update(started=self._running())
+        self._bar.update(started=self._occupancy())
 
     def _settle(self, item: Job | Task, value: Any, error: str | None) -> None:
         if isinstance(item, Task):

@@ -201,18 +201,51 @@ def test_the_readme_runner_example_runs_as_written(tmp_path):
     assert len(RunStore(tmp_path / "results" / "my-sweep").keys()) == 3
 
 
+def test_the_bar_counts_the_job_running_in_process(tmp_path):
+    """One worker runs each job inside submit(): the bar says one running and the rest of
+    the list queued while it does (it said nothing running at all before), then none."""
+    jobs, tables = _grid(learners=("bc",), seeds=(0,))
+    jobs += _grid(learners=("bc",), seeds=(1,))[0]
+    seen = []
+    runner = Runner(RunStore(tmp_path), workers=1, progress=False,
+                    on_record=lambda _: seen.append((runner._bar.running, runner._bar.queued)))
+    with runner:
+        runner.submit(jobs, tables)
+        assert seen == [(1, 3), (1, 2), (1, 1), (1, 0)]
+        assert (runner._bar.running, runner._bar.queued) == (0, 0)
+
+
+def _four_long_jobs():
+    """An expert and four jobs learning from it that take far longer than a test."""
+    expert = policies.income_maximiser(GAME, temperature=0.5)
+    return expert, [Job.imitate("distribution_matching", expert, n_episodes=40, seed=seed,
+                                budget=100_000) for seed in range(4)]
+
+
 def test_the_bar_counts_as_running_only_what_the_workers_can_hold(tmp_path):
     """Four long jobs on two workers: two running and two queued, not four running (the
     pool takes every submitted job at once); limit(1) makes it one and three."""
-    expert = policies.income_maximiser(GAME, temperature=0.5)
-    slow = [Job.imitate("distribution_matching", expert, n_episodes=40, seed=seed,
-                        budget=100_000) for seed in range(4)]
+    expert, slow = _four_long_jobs()
     with pytest.raises(KeyboardInterrupt), \
             Runner(RunStore(tmp_path), workers=2, progress=False) as runner:
         runner.submit(slow, {slow[0].expert_digest: expert.probs})
         assert (runner._bar.running, runner._bar.queued) == (2, 2)
         runner.limit(1)
-        runner._bar.update(started=runner._running())
+        runner._bar.update(started=runner._occupancy())
+        assert (runner._bar.running, runner._bar.queued) == (1, 3)
+        raise KeyboardInterrupt  # stop the workers: no job finishes
+    assert RunStore(tmp_path).keys() == []
+
+
+def test_jobs_held_back_by_the_limit_are_counted_as_queued(tmp_path):
+    """Under limit(1) before submitting, three of four jobs wait outside the pool: the
+    bar says one running and three queued (they were counted nowhere before)."""
+    expert, slow = _four_long_jobs()
+    with pytest.raises(KeyboardInterrupt), \
+            Runner(RunStore(tmp_path), workers=2, progress=False) as runner:
+        runner.limit(1)
+        runner.submit(slow, {slow[0].expert_digest: expert.probs})
+        assert len(runner._waiting) == 3
         assert (runner._bar.running, runner._bar.queued) == (1, 3)
         raise KeyboardInterrupt  # stop the workers: no job finishes
     assert RunStore(tmp_path).keys() == []
