@@ -479,14 +479,16 @@ class Runner:
         self._bar.grow(len(fresh))
         todo = []
         for job in fresh:
-            self._jobs[job.key] = job
             if self.store.has(job.key):
+                self._jobs[job.key] = job
                 self._done.add(job.key)
                 self._bar.update(finished=1)
             else:
                 todo.append(job)
         in_process = self.executor != "ray" and self.workers == 1
         for i, job in enumerate(todo):
+            # Registered as it starts: after a Ctrl-C the rest can be submitted again.
+            self._jobs[job.key] = job
             self._new.add(job.key)
             if in_process:  # it runs now, in this call: the rest of the list waits
                 self._bar.update(started=(1, len(todo) - i - 1))

@@ -215,6 +215,26 @@ def test_the_bar_counts_the_job_running_in_process(tmp_path):
         assert (runner._bar.running, runner._bar.queued) == (0, 0)
 
 
+def test_jobs_not_started_before_a_ctrl_c_can_be_submitted_again(tmp_path):
+    """One worker, Ctrl-C as the first record is saved: the other three never started, so
+    submitting the list again runs them (and not the saved one)."""
+    jobs, tables = _grid(learners=("bc",), seeds=(0,))
+    jobs += _grid(learners=("bc",), seeds=(1,))[0]
+
+    def ctrl_c(_):
+        raise KeyboardInterrupt
+
+    runner = Runner(RunStore(tmp_path), workers=1, progress=False, on_record=ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        runner.submit(jobs, tables)
+    assert len(RunStore(tmp_path).keys()) == 1
+    runner.on_record = None
+    runner.submit(jobs, tables)
+    assert [r["reused"] for r in runner.records(jobs)] == [False] * 4
+    runner.close()
+    assert len(RunStore(tmp_path).keys()) == 4
+
+
 def _four_long_jobs():
     """An expert and four jobs learning from it that take far longer than a test."""
     expert = policies.income_maximiser(GAME, temperature=0.5)
