@@ -26,6 +26,11 @@ DEMOS --env-id ID`` prints the comparison for saved demonstrations.
 
 from __future__ import annotations
 
+from subrational_gym.inference.bootstrap import (
+    BootstrapLRTest,
+    bootstrap_lr_test,
+    count_episodes,
+)
 from subrational_gym.inference.counts import ActionCounts
 from subrational_gym.inference.families import (
     FAMILIES,
@@ -51,13 +56,16 @@ __all__ = [
     "NESTINGS",
     "TEMPERATURE_RANGE",
     "ActionCounts",
+    "BootstrapLRTest",
     "Comparison",
     "Family",
     "FitResult",
     "LRTest",
     "Parameter",
+    "bootstrap_lr_test",
     "chi_bar_squared_sf",
     "compare",
+    "count_episodes",
     "fit",
     "get_family",
     "log_likelihood",
