@@ -21,6 +21,7 @@ endpoint, finished_at, wall_seconds, findings, fidelity), ``perf.json``,
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import datetime as dt
 import os
@@ -36,7 +37,7 @@ from benchmarks import env_speed, reporting
 from llm_experts import CallBudgetError, CallPlan, LLMExpert, Usage
 from llm_experts.prompts import PROMPT_VERSIONS
 from llm_experts.providers import PROVIDERS
-from subrational_gym import human_data, model_card
+from subrational_gym import controls, human_data, hypotheses, model_card
 from subrational_gym.aggregate import aggregate
 from subrational_gym.evaluation import behaviour_summary
 from subrational_gym.inference import ActionCounts
@@ -60,6 +61,8 @@ RL = ("ppo", "dqn")
 #: The learner of Coletta et al. 2024; its results decide each finding's verdict.
 PAPER_LEARNER = "distribution_matching"
 GAMMAS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+#: Base seed of the episodes each learner seed is judged on (seed * 1000 + persona).
+_JUDGE_SEED = 7_000_000
 #: Gamma of the headline RL baselines (PPO, DQN) in tables and plots.
 RL_GAMMA = 0.99
 
@@ -286,6 +289,46 @@ def _versions() -> dict[str, str]:
                              "stable-baselines3", "openai", "xllamacpp"])
 
 
+def _verdict_record(v: hypotheses.Verdict, seconds: float | None) -> dict[str, Any]:
+    return {"statistic": v.statistic, "value": v.value, "interval": list(v.interval),
+            "threshold": v.threshold, "sesoi": v.sesoi, "reasons": v.reasons,
+            "bottom_line": v.bottom_line, "seconds": seconds, **v.numbers}
+
+
+def _source_verdict(study: Study, judged: Mapping[str, Any]) -> dict[str, Any]:
+    """One source's verdict from its judged labels (``source`` or ``source@seed``)."""
+    if not judged:
+        return {"reproduced": "not checked", "finding": "", "criterion": study.criterion,
+                "bottom_line": "not checked: nothing was judged",
+                "numbers": {"reasons": ["not checked: nothing was judged"]}}
+    ok = {k: v for k, v in judged.items() if isinstance(v, hypotheses.Verdict)}
+    if not ok:
+        why = f"not checked: {next(iter(judged.values()))}"
+        return {"reproduced": "not checked", "finding": "", "criterion": study.criterion,
+                "bottom_line": why, "numbers": {"reasons": [why]}}
+    if len(judged) == 1 and "@" not in next(iter(judged)):
+        v = next(iter(ok.values()))
+        return {"reproduced": v.verdict, "finding": v.hypothesis, "criterion": v.criterion,
+                "bottom_line": v.bottom_line, "numbers": _verdict_record(v, None)}
+    by_seed = {int(k.split("@")[1]): v for k, v in ok.items()}
+    tally = collections.Counter(v.verdict for v in by_seed.values())
+    top = tally.most_common()
+    verdict = top[0][0] if len(top) == 1 or top[0][1] > top[1][1] else hypotheses.INCONCLUSIVE
+    agree = tally.get(verdict, 0)
+    first = by_seed[min(by_seed)]
+    line = (f"{verdict} in {agree} of {len(judged)} seeds (each judged on its own sampled "
+            f"episodes; " + ", ".join(f"{k}: {n}" for k, n in tally.items()) + ")")
+    numbers = _verdict_record(first, None)
+    numbers["reasons"] = [line] + [f"seed {s}: {v.bottom_line}" for s, v in sorted(
+        by_seed.items())]
+    numbers["seeds"] = {str(s): {"verdict": v.verdict, "value": v.value,
+                                 "interval": list(v.interval), "bottom_line": v.bottom_line}
+                        for s, v in sorted(by_seed.items())}
+    numbers["share"] = {k: n / len(judged) for k, n in tally.items()}
+    return {"reproduced": verdict, "finding": first.hypothesis, "criterion": first.criterion,
+            "bottom_line": line, "numbers": numbers}
+
+
 def _mean_policy(pols: Sequence[TabularPolicy], name: str) -> TabularPolicy:
     probs = np.mean([p.probs for p in pols], axis=0)
     return TabularPolicy(pols[0].model, probs, name=name)
@@ -325,6 +368,9 @@ class Replication:
         self.runner: Runner | None = None
         self.judge_tasks: dict[tuple[str, str], Task] = {}
         self.card_tasks: list[Task] = []
+        self.known: list[dict[str, Any]] = []
+        #: The known-answer table of each game's verdict rule, at this run's episodes.
+        self.control_tasks: list[Task] = []
         self.job_counts: dict[str, int] = {}
         #: Model use of every expert of this run, and per game (calls, coverage, order effect).
         self.llm_usage = Usage()
@@ -485,8 +531,14 @@ class Replication:
                              "reused": r["reused"]})
             mean_policy = _mean_policy([TabularPolicy(model, np.array(r["policy"]))
                                         for r in mine], f"{alg}:{persona}")
-            self.counts[(*key, alg)] = ActionCounts.from_policy(mean_policy,
-                                                                self.budget.n_episodes)
+            # Each seed is judged as a study would see it: episodes sampled from that
+            # seed's own policy (not the seed-mean policy's expected counts).
+            index = study.persona_names.index(persona)
+            for r in mine:
+                seed = r["job"]["seed"]
+                self.counts[(*key, f"{alg}@{seed}")] = ActionCounts.sample(
+                    TabularPolicy(model, np.array(r["policy"])), self.budget.n_episodes,
+                    seed=_JUDGE_SEED + 1000 * seed + index)
             out[alg] = {
                 "runs": runs,
                 "tv_mean": aggregate([r["tv_mean"] for r in runs]).to_dict(),
@@ -547,6 +599,10 @@ class Replication:
                 # it tabulates (a third process on two cores slowed both it and training).
                 self.runner.limit(self.args.workers - 1)
             self.runner.submit(jobs, self.tables)
+            self.control_tasks = [
+                self.runner.call(controls.known_answers, self.budget.n_episodes, 0,
+                                 [study.game], name=f"the {study.game} known answers")
+                for study in self.studies]
             for study in self.studies:
                 self.records[study.game] = {}
                 for variant in study.variants:
@@ -586,6 +642,7 @@ class Replication:
             found = [self.finding(study) for study in self.studies]
             _log("[model card] best-fitting family of each persona of the model")
             card = [task.result() for task in self.card_tasks]
+            self.known = [row for task in self.control_tasks for row in task.result()]
         fidelity = self.fidelity()
         perf = self.performance() if self.args.perf else None
         return self.write(found, fidelity, perf, card)
@@ -614,9 +671,10 @@ class Replication:
         the model card entry of every persona in every variant.
         """
         if source in self.budget.hypothesis_sources:
-            self.judge_tasks[(study.game, source)] = self.runner.call(
-                study.judge, self._by_persona(study.game, study.hypothesis_variant, source),
-                name=f"the {study.game} finding on {source}")
+            for label in self._labels(study, source):
+                self.judge_tasks[(study.game, label)] = self.runner.call(
+                    study.judge, self._by_persona(study.game, study.hypothesis_variant, label),
+                    name=f"the {study.game} finding on {label}")
         if source == "llm_expert":
             self.card_tasks += [
                 self.runner.call(model_card.card_entry, counts, variant=variant,
@@ -634,34 +692,45 @@ class Replication:
         return {p: r["learners"][source]["summary"] for p, r in personas.items()
                 if source in r.get("learners", {})}
 
+    def _labels(self, study: Study, source: str) -> list[str]:
+        """``source`` itself (the LLM) or one ``learner@seed`` label per judged seed."""
+        found = {s for (g, v, _, s), _c in self.counts.items()
+                 if (g, v) == (study.game, study.hypothesis_variant)
+                 and (s == source or s.startswith(f"{source}@"))}
+        return sorted(found, key=lambda s: (len(s), s)) or [source]
+
     def _by_persona(self, game: str, variant: str, source: str) -> dict[str, ActionCounts]:
         return {persona: c for (g, v, persona, s), c in self.counts.items()
                 if (g, v, s) == (game, variant, source)}
 
     def finding(self, study: Study) -> dict[str, Any]:
-        """The study's hypothesis judged on the paper's learner, the LLM and other sources."""
+        """The study's hypothesis judged on the paper's learner, the LLM and other sources.
+
+        A learner's verdict is judged per seed, on episodes sampled from that seed's
+        policy; its headline is the verdict most seeds get (a tie is ``inconclusive``),
+        said with the number of seeds that agree.
+        """
         verdicts: dict[str, dict[str, Any]] = {}
         for source in self.budget.hypothesis_sources:
-            task = self.judge_tasks[(study.game, source)]
-            try:
-                v = task.result()
-            except SweepError:
-                if task.exception_type != "KeyError":
-                    raise
-                verdicts[source] = {"reproduced": "not checked", "finding": "",
-                                    "criterion": study.criterion, "numbers": {
-                                        "reasons": [f"not checked: {task.exception_message}"]}}
-                continue
-            verdicts[source] = {
-                "reproduced": v.verdict, "finding": v.hypothesis, "criterion": v.criterion,
-                "numbers": {"statistic": v.statistic, "value": v.value,
-                            "interval": list(v.interval), "threshold": v.threshold,
-                            "reasons": v.reasons, "seconds": task.seconds, **v.numbers}}
+            judged = {}
+            for (game, label), task in self.judge_tasks.items():
+                if game != study.game or not (label == source
+                                              or label.startswith(f"{source}@")):
+                    continue
+                try:
+                    judged[label] = task.result()
+                except SweepError:
+                    if task.exception_type != "KeyError":
+                        raise
+                    judged[label] = task.exception_message
+            verdicts[source] = _source_verdict(study, judged)
         main = verdicts[self.main_source]
         record = {"game": study.game, "finding": main["finding"] or study.criterion,
                   "reproduced": main["reproduced"], "numbers": main["numbers"],
-                  "criterion": main["criterion"], "learner": self.main_source, "by_source": {
-                      k: {"reproduced": v["reproduced"], "numbers": v["numbers"]}
+                  "criterion": main["criterion"], "learner": self.main_source,
+                  "bottom_line": main["bottom_line"], "by_source": {
+                      k: {"reproduced": v["reproduced"], "numbers": v["numbers"],
+                          "bottom_line": v["bottom_line"]}
                       for k, v in verdicts.items()}}
         _log(f"[finding] {study.game}: {main['reproduced']} ({self.main_source}); "
              + ", ".join(f"{k}: {v['reproduced']}" for k, v in verdicts.items()))
@@ -897,9 +966,11 @@ class Replication:
             "model": self.model, "endpoint": self.endpoint, "finished_at": finished,
             "wall_seconds": wall, "budget": self.args.budget, "mode": self.args.mode,
             "findings": [{k: f[k] for k in ("game", "finding", "reproduced", "numbers",
-                                            "criterion", "learner", "by_source")}
+                                            "criterion", "learner", "bottom_line",
+                                            "by_source")}
                          for f in found],
             "llm_usage": self.llm_usage_record(),
+            "known_answers": self.known,
             "fidelity": {k: fidelity[k] for k in ("per_game", "overall", "overall_over_seeds",
                                                   "scale", "populations")},
         }
@@ -930,12 +1001,13 @@ class Replication:
         (out / "report.md").write_text(reporting.replication_report(
             summary, self.records, perf, plots, endpoint=endpoint,
             sources=self.budget.hypothesis_sources, paper_learner=self.main_source))
-        _log(reporting.terminal_summary(summary, perf, endpoint=endpoint,
-                                        paper_learner=self.main_source,
-                                        report=out / "report.md"))
         _log("")
         _log(card_md)
         _log(f"Model card: {out / 'model_card.md'}")
+        # The terminal output ends with the findings' bottom lines.
+        _log(reporting.terminal_summary(summary, perf, endpoint=endpoint,
+                                        paper_learner=self.main_source,
+                                        report=out / "report.md"))
         return summary
 
     def _remote(self) -> bool:

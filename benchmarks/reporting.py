@@ -217,23 +217,27 @@ def _findings_section(summary: Mapping[str, Any], sources: Sequence[str],
                       paper_learner: str) -> list[str]:
     lines = [
         "## Findings", "",
-        "Each finding is a hypothesis judged by structural fits (`subrational_gym."
-        "hypotheses`): every behavioural family with its own fitted choice noise, verdict "
-        "`reproduced`, `not reproduced` or `inconclusive`. Verdicts are for the paper's "
-        f"learner ({paper_learner}); the other columns judge the LLM expert's own "
-        f"demonstrations and the other learners the run judged (budget "
-        f"`{summary['budget']}`).", "",
+        "Each finding is a hypothesis about how the personas differ (`subrational_gym."
+        "hypotheses`), decided by one effect measured on all the game's personas at once "
+        "against a smallest effect of interest (SESOI) grounded in human data: `not "
+        "reproduced` when the effect's 90% interval lies below the SESOI, `reproduced` "
+        "when it lies above 0 (and the finding's further conditions hold), `inconclusive` "
+        f"otherwise. Verdicts are for the paper's learner ({paper_learner}), each seed "
+        "judged on episodes sampled from its own policy; the other columns judge the LLM "
+        "expert's own demonstrations and the other learners the run judged (budget "
+        f"`{summary['budget']}`). The effect shown is the one that decided the verdict "
+        "(the learner's first seed; every seed's is listed below).", "",
     ]
     others = [s for s in sources if s != paper_learner]
-    headers = ["game", f"verdict ({paper_learner})", "statistic", "estimate [interval]",
-               "threshold", *others]
+    headers = ["game", f"verdict ({paper_learner})", "deciding effect",
+               "estimate [90% interval]", "SESOI", *others]
     rows = []
     for f in summary["findings"]:
         n = f["numbers"]
-        interval = (f"{n['value']:.3g} [{n['interval'][0]:.3g}, {n['interval'][1]:.3g}]"
+        interval = (f"{n['value']:+.3g} [{n['interval'][0]:+.3g}, {n['interval'][1]:+.3g}]"
                     if "interval" in n else "-")
         rows.append([f["game"], f["reproduced"], n.get("statistic", "-"), interval,
-                     n.get("threshold", "-"),
+                     n.get("sesoi", "-"),
                      *(f["by_source"][s]["reproduced"] for s in others)])
     lines += [markdown_table(headers, rows), ""]
     for f in summary["findings"]:
@@ -245,6 +249,33 @@ def _findings_section(summary: Mapping[str, Any], sources: Sequence[str],
         lines += contradictions(f["by_source"])
         lines += ["", f"*Criterion:* {f['criterion']}", ""]
     return lines
+
+
+def bottom_lines(summary: Mapping[str, Any], paper_learner: str) -> list[str]:
+    """The report's opening: one plain sentence per finding, the verdict and why."""
+    lines = ["## Bottom line", ""]
+    for f in summary["findings"]:
+        expert = f["by_source"].get("llm_expert")
+        line = f"- **{f['game']}: {f.get('bottom_line') or f['reproduced']}** ({paper_learner})"
+        if expert is not None and expert.get("bottom_line"):
+            line += f"; the LLM's own demonstrations: {expert['bottom_line']}"
+        lines.append(line)
+    return [*lines, ""]
+
+
+def _known_answers_section(summary: Mapping[str, Any]) -> list[str]:
+    from subrational_gym.controls import known_answers_markdown
+
+    rows = summary.get("known_answers") or []
+    if not rows:
+        return []
+    held = sum(r["as_expected"] for r in rows)
+    return ["## Known answers beside the model", "",
+            "The same verdict rules on controls whose answer is known, sampled at this run's "
+            "episodes per persona (`subrational_gym.controls`; tested in `make test`, "
+            f"printed by `python -m benchmarks.known_answers`): {held} of {len(rows)} as "
+            "expected. Compare each game's verdict above with these rows.", "",
+            known_answers_markdown(rows), ""]
 
 
 def contradictions(by_source: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -311,11 +342,9 @@ def replication_report(
         f"`{summary['mode']}`, finished {summary['finished_at']} in "
         f"{summary['wall_seconds']:.0f} s.", "",
     ]
+    lines += bottom_lines(summary, paper_learner)
     lines += _findings_section(summary, sources, paper_learner)
-    lines += ["Controls: a uniform random policy, a persona-blind policy and an "
-              "exponential agent with choice noise must fail every hypothesis, theory "
-              "personas built to show each effect must pass it; the table is tested in "
-              "`make test` and printed by `python -m benchmarks.known_answers`.", ""]
+    lines += _known_answers_section(summary)
     lines += ["## Behavioural model card", "",
               "See [model_card.md](model_card.md): the best-fitting family of each persona "
               "of the model, with its parameters and intervals.", ""]
@@ -437,4 +466,7 @@ def terminal_summary(summary: Mapping[str, Any], perf: Mapping[str, Any] | None,
                         else "")
                      + f"second run {perf['second_identical_run_calls']['value']} calls")
     lines.append(f"Report: {report}")
+    lines.append("Bottom line:")
+    lines += [f"  {f['game']}: {f.get('bottom_line') or f['reproduced']}"
+              for f in summary["findings"]]
     return "\n".join(lines)

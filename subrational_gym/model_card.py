@@ -2,8 +2,9 @@
 
 For the choices of each persona of a model (an LLM's demonstrations, say), the card
 gives the best-fitting behavioural family of the game (lowest BIC, see
-:func:`subrational_gym.inference.compare`), its Akaike weight, whether the runner-up is
-separated from it, its parameters with 95% profile-likelihood intervals, what the data
+:func:`subrational_gym.inference.compare`), its BIC weight (the criterion it is ranked by),
+whether the runner-up is separated from it, its identified parameters with 95%
+profile-likelihood intervals (an unidentified one shows its interval only), what the data
 cannot tell apart, and how close the persona's behaviour is to the published human
 figures. It is what a researcher comparing two models reads first.
 """
@@ -27,10 +28,12 @@ class CardEntry:
         persona: The persona.
         n_obs: Decisions the fit rests on.
         best_family: The family with the lowest BIC.
-        akaike_weight: Its Akaike weight among the game's families.
+        bic_weight: Its BIC weight among the game's families (``exp(-dBIC/2)``
+            normalised), the criterion it is ranked by.
         separated: Whether it beats the runner-up by at least 2 BIC points.
         params: Its fitted parameters.
         ci: Their 95% profile-likelihood intervals.
+        identified: Per parameter, whether the data bound it on both sides.
         delta_bic: Every family's BIC minus the best one's.
         notes: What the data cannot tell apart, in words.
         human: The persona's behaviour against the human figures that apply to it:
@@ -42,11 +45,12 @@ class CardEntry:
     persona: str
     n_obs: float
     best_family: str
-    akaike_weight: float
+    bic_weight: float
     separated: bool
     params: dict[str, float]
     ci: dict[str, tuple[float, float]]
     delta_bic: dict[str, float]
+    identified: dict[str, bool] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     human: list[dict[str, Any]] = field(default_factory=list)
 
@@ -66,11 +70,13 @@ def card_entry(counts: ActionCounts, *, variant: str, persona: str,
     best = fit(table.best.family, counts)
     loose = [k for k, ok in best.identified.items() if not ok]
     notes = table.notes() + ([f"{best.family}: the data do not bound {', '.join(loose)} "
-                              f"(its interval spans the whole range)"] if loose else [])
+                              f"(its interval spans the whole range or reaches a cap of "
+                              f"the model)"] if loose else [])
     return CardEntry(
         game=counts.game.game, variant=variant, persona=persona, n_obs=counts.n_obs,
-        best_family=best.family, akaike_weight=table.akaike_weights[best.family],
+        best_family=best.family, bic_weight=table.bic_weights[best.family],
         separated=table.separated, params=best.params, ci=best.ci,
+        identified=dict(best.identified),
         delta_bic=table.delta_bic, notes=notes, human=[dict(h) for h in human])
 
 
@@ -79,26 +85,25 @@ def to_markdown(entries: Sequence[CardEntry], *, model: str, endpoint: str) -> s
     lines = [f"# Behavioural model card: `{model}`", "",
              f"Endpoint: {endpoint}. For each persona, the behavioural family that best "
              "explains its choices (lowest BIC, each family with its own fitted choice "
-             "noise), its Akaike weight, its parameters with 95% profile-likelihood "
-             "intervals, and its behaviour against the published human figures that apply "
+             "noise), its BIC weight, its parameters with 95% profile-likelihood "
+             "intervals (a parameter the data do not bound shows its interval, no "
+             "estimate), and its behaviour against the published human figures that apply "
              "to it (score 1: inside the human range, 0: no closer than a uniform random "
              "policy).", ""]
     games = list(dict.fromkeys(e.game for e in entries))
     for game in games:
         lines += [f"## {game}", "",
-                  "| variant | persona | decisions | best family | Akaike weight | "
+                  "| variant | persona | decisions | best family | BIC weight | "
                   "separated | parameters [95% interval] | human figures |",
                   "|---|---|---|---|---|---|---|---|"]
         for e in (e for e in entries if e.game == game):
-            params = "; ".join(
-                f"{k} {v:.3g} [{e.ci[k][0]:.3g}, {e.ci[k][1]:.3g}]" if k in e.ci
-                else f"{k} {v:.3g}" for k, v in e.params.items())
+            params = "; ".join(_param(e, k, v) for k, v in e.params.items())
             human = "; ".join(
                 f"{h['quantity']}: {_fmt(h['value'])} vs {h['human'][0]:g}"
                 + (f"-{h['human'][1]:g}" if h["human"][1] != h["human"][0] else "")
                 + f" (score {_fmt(h['score'])})" for h in e.human) or "-"
             lines.append(f"| {e.variant} | {e.persona} | {e.n_obs:.0f} | {e.best_family} | "
-                         f"{e.akaike_weight:.2f} | {'yes' if e.separated else 'no'} | "
+                         f"{e.bic_weight:.2f} | {'yes' if e.separated else 'no'} | "
                          f"{params} | {human} |")
         notes = [f"{e.persona} ({e.variant}): {n}" for e in entries if e.game == game
                  for n in e.notes]
@@ -107,6 +112,15 @@ def to_markdown(entries: Sequence[CardEntry], *, model: str, endpoint: str) -> s
             lines += [f"- {n}" for n in notes]
         lines.append("")
     return "\n".join(lines)
+
+
+def _param(e: CardEntry, name: str, value: float) -> str:
+    if name not in e.ci:
+        return f"{name} {value:.3g} (fixed)"
+    lo, hi = e.ci[name]
+    if not e.identified.get(name, True):
+        return f"{name} not identified [{lo:.3g}, {hi:.3g}]"
+    return f"{name} {value:.3g} [{lo:.3g}, {hi:.3g}]"
 
 
 def _fmt(value: Any) -> str:

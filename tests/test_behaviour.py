@@ -8,7 +8,6 @@ import pytest
 import subrational_gym
 from subrational_gym import policies
 from subrational_gym.evaluation import behaviour_summary
-from subrational_gym.hypotheses import rank_correlation
 
 
 def test_never_starters_count_as_starting_after_the_deadline():
@@ -22,15 +21,6 @@ def test_never_starters_count_as_starting_after_the_deadline():
     assert lazy["expected_start_day"] == pytest.approx(
         sum(d * 0.1 * 0.9 ** (d - 1) for d in range(1, 8)) + 8 * 0.9**7)
     assert lazy["expected_start_day"] > 5.5 > diligent["expected_start_day"]
-
-
-def test_rank_correlation_ties_do_not_favour_the_hypothesis():
-    """A constant set of estimates has no ordering with age; ties get average ranks."""
-    rho, (lo, hi) = rank_correlation([2, 3, 4, 5, 6], [0.5] * 5, [(0.5, 0.5)] * 5)
-    assert rho == 0.0 and lo == hi == 0.0
-    rho, _ = rank_correlation([1, 2, 3, 4], [0.1, 0.1, 0.2, 0.2], [(0.1, 0.1)] * 2
-                              + [(0.2, 0.2)] * 2)
-    assert rho == pytest.approx(0.8944, abs=1e-4)
 
 
 def test_expected_rounds_gambled_is_exact():

@@ -40,6 +40,14 @@ def test_replication_tiny_budget_writes_stable_results(tmp_path, monkeypatch):
         lo, hi = f["numbers"]["interval"]
         assert lo <= hi and "statistic" in f["numbers"] and "threshold" in f["numbers"]
         assert set(f["by_source"]) == {"llm_expert", "distribution_matching"}
+        assert f["bottom_line"].startswith(f["reproduced"])
+        # The learner is judged per seed on episodes sampled from that seed's policy.
+        learner = f["by_source"]["distribution_matching"]["numbers"]
+        assert set(learner["seeds"]) == {"0"} and learner["share"][f["reproduced"]] == 1.0
+        assert "sesoi" in f["numbers"]
+    known = on_disk["known_answers"]
+    assert {r["game"] for r in known} == set(replicate.GAMES)
+    assert all(r["verdict"] in ("reproduced", "not reproduced", "inconclusive") for r in known)
     card = json.loads((out / "model_card.json").read_text())
     assert card["model"] == "planted"
     # Two ultimatum, five marshmallow, two double-or-nothing, 2 x 3 procrastination personas.
@@ -59,6 +67,10 @@ def test_replication_tiny_budget_writes_stable_results(tmp_path, monkeypatch):
         assert (out / "plots" / f"{game}.png").stat().st_size > 10_000
     report = (out / "report.md").read_text()
     assert "## Findings" in report and "plots/ultimatum.png" in report
+    # The report opens with the bottom line, and shows the known answers beside the model.
+    assert report.index("## Bottom line") < report.index("## Findings")
+    assert "## Known answers beside the model" in report
+    assert "| ultimatum | persona-blind, human-like noise |" in report
     assert "*Criterion:*" in report and "model_card.md" in report
     assert "overall over seeds" in report
     for path in [*out.rglob("*"), *tmp_path.glob("answers*")]:

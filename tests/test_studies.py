@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from subrational_gym import ENV_IDS, ParameterError, policies
+from subrational_gym.controls import uniform_policy
 from subrational_gym.evaluation import behaviour_summary
-from subrational_gym.hypotheses import NOT_REPRODUCED, REPRODUCED, uniform_policy
+from subrational_gym.hypotheses import NOT_REPRODUCED, REPRODUCED
 from subrational_gym.inference import ActionCounts
 from subrational_gym.studies import STUDIES, PersonaSpec, get_study
 

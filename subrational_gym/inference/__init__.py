@@ -7,13 +7,16 @@ demonstrations (an LLM persona's or anyone's), for any policy's expected choices
 for aggregate human data entered as weighted observations.
 
 >>> from subrational_gym import policies
->>> from subrational_gym.inference import ActionCounts, FAMILIES, compare, fit
+>>> from subrational_gym.inference import ActionCounts, FAMILIES, compare, fit, lr_test
 >>> student = policies.beta_delta("Subrational/Procrastination-v0", beta=0.5,
 ...                               sophisticated=True, temperature=0.3,
 ...                               env_kwargs={"self_imposed_deadline": True})
 >>> counts = ActionCounts.sample(student, 500, seed=0)
 >>> result = fit("beta_delta_sophisticated", counts)
->>> result.ci["beta"][1] < 1.0   # present bias: the interval excludes beta = 1
+>>> lo, hi = result.ci["beta"]
+>>> # Present bias is credited by the test against every exponential model with its own
+>>> # noise (an interval of beta alone does not rule the exponential family out):
+>>> lr_test(counts, "exponential", "beta_delta_sophisticated").rejects()
 True
 >>> FAMILIES["procrastination"]
 ('exponential', 'beta_delta_naive', 'beta_delta_sophisticated')

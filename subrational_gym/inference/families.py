@@ -41,6 +41,9 @@ class Parameter:
         log: Whether it is optimised on the log scale.
         start: A sensible starting value.
         description: What it means.
+        capped: Whether the (low, high) bound is a cap the model sets rather than a value
+            the parameter can mean (temperature 1e3, loss aversion 10): an interval that
+            reaches a cap is bounded only on one side, so the parameter is not identified.
     """
 
     name: str
@@ -49,6 +52,7 @@ class Parameter:
     log: bool = False
     start: float = 0.5
     description: str = ""
+    capped: tuple[bool, bool] = (False, False)
 
     def to_internal(self, value: float) -> float:
         """Value on the optimiser's scale."""
@@ -60,7 +64,8 @@ class Parameter:
 
 
 TEMPERATURE = Parameter("temperature", *TEMPERATURE_RANGE, log=True, start=0.3,
-                        description="logit choice noise, in reward units")
+                        description="logit choice noise, in reward units",
+                        capped=(True, True))
 
 
 class Coordinates:
@@ -342,18 +347,21 @@ class _StickBreaking(Coordinates):
 
 
 # ------------------------------------------------------------------ registry
-def _p(name: str, low: float, high: float, start: float, description: str) -> Parameter:
-    return Parameter(name, low, high, start=start, description=description)
+def _p(name: str, low: float, high: float, start: float, description: str,
+       capped: tuple[bool, bool] = (False, False)) -> Parameter:
+    return Parameter(name, low, high, start=start, description=description, capped=capped)
 
 
 _GAMMA = _p("gamma", 0.0, 1.0, 0.9, "exponential discount factor per step")
 _BETA = _p("beta", 0.0, 1.0, 0.8, "present-bias factor (1: none)")
 _DELTA = _p("delta", 0.0, 1.0, 0.95, "long-run discount factor per step")
 _PT = (
-    _p("curvature", 0.05, 1.0, 0.88, "value-function curvature (alpha = beta of TK 1992)"),
-    _p("loss_aversion", 0.0, 10.0, 2.25, "loss aversion lambda (< 1: loss seeking)"),
+    _p("curvature", 0.05, 1.0, 0.88, "value-function curvature (alpha = beta of TK 1992)",
+       (True, False)),
+    _p("loss_aversion", 0.0, 10.0, 2.25, "loss aversion lambda (< 1: loss seeking)",
+       (False, True)),
     _p("weighting", 0.28, 1.0, 0.65,
-       "probability weighting (gamma = delta of TK 1992; 1: none)"),
+       "probability weighting (gamma = delta of TK 1992; 1: none)", (True, False)),
 )
 
 
@@ -374,7 +382,8 @@ _ALL: list[Family] = [
     LogitFamily("income_maximiser", "ultimatum", "accepts by money alone (undiscounted optimum)",
                 [], _patient),
     LogitFamily("inequity_aversion", "ultimatum", "one Fehr-Schmidt responder",
-                [_p("alpha", 0.0, 10.0, 0.5, "envy: disutility of getting less"),
+                [_p("alpha", 0.0, 10.0, 0.5, "envy: disutility of getting less",
+                    (False, True)),
                  _p("beta", 0.0, 1.0, 0.25, "guilt: disutility of getting more")],
                 _inequity),
     InequityAversionMixture(),

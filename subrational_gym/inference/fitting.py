@@ -50,7 +50,9 @@ class FitResult:
         fixed: Parameters held at given values.
         bounds: ``(low, high)`` of each parameter.
         identified: Per fitted parameter, False when its interval spans its whole range
-            (the data say nothing about it).
+            (the data say nothing about it) or reaches a capped bound (loss aversion 10,
+            temperature 1e-3 or 1e3: bounded on one side only); no point estimate of an
+            unidentified parameter should be reported.
         level: Confidence level of ``ci``.
         ci_method: How ``ci`` was computed.
         details: Fixed quantities needed to read the parameters (e.g. the envy grid).
@@ -195,19 +197,19 @@ class Comparison:
     def notes(self) -> list[str]:
         """What the data cannot tell apart, in words."""
         out = []
-        weights = self.akaike_weights
+        weights = self.bic_weights  # the criterion the families are ranked by
         for other in self.fits[1:]:
             d = other.bic - self.best.bic
             if d < NOT_SEPARATED_BIC:
                 out.append(
                     f"{self.best.family} and {other.family} are not separated by these data "
-                    f"(BIC difference {d:.2f} < {NOT_SEPARATED_BIC:g}; Akaike weights "
+                    f"(BIC difference {d:.2f} < {NOT_SEPARATED_BIC:g}; BIC weights "
                     f"{weights[self.best.family]:.2f} vs {weights[other.family]:.2f})")
         for f in self.fits:
             loose = [k for k, ok in f.identified.items() if not ok]
             if loose:
                 out.append(f"{f.family}: the data do not bound {', '.join(loose)} "
-                           f"(interval spans the whole range)")
+                           f"(interval spans the whole range or reaches a cap)")
         for (restricted, general), pinned in NESTINGS.items():
             g = self._maybe(general)
             if g is None or self._maybe(restricted) is None:
@@ -321,12 +323,9 @@ def fit(
                 break
             u, ll = problem.polish(better)
     params = problem.coords.to_params(problem.full(u))
-    bounds = {p.name: (p.low, p.high) for p in fam.parameters(counts)}
-    identified = {
-        k: not (math.isclose(lo, bounds[k][0], abs_tol=1e-6)
-                and math.isclose(hi, bounds[k][1], rel_tol=1e-6, abs_tol=1e-6))
-        for k, (lo, hi) in intervals.items()
-    }
+    specs = {p.name: p for p in fam.parameters(counts)}
+    bounds = {k: (p.low, p.high) for k, p in specs.items()}
+    identified = {k: _identified(specs[k], lo, hi) for k, (lo, hi) in intervals.items()}
     k = len(problem.free_names)
     n = counts.n_obs
     return FitResult(
@@ -437,6 +436,14 @@ def chi_bar_squared_sf(statistic: float, *, df: int, n_boundary: int) -> float:
 
 
 # ------------------------------------------------------------------ internals
+def _identified(spec: Any, lo: float, hi: float) -> bool:
+    """False when the interval spans the whole range, or reaches a capped bound."""
+    at_low = math.isclose(lo, spec.low, abs_tol=1e-6)
+    at_high = math.isclose(hi, spec.high, rel_tol=1e-6, abs_tol=1e-6)
+    return not ((at_low and at_high) or (at_low and spec.capped[0])
+                or (at_high and spec.capped[1]))
+
+
 def _weights(criteria: Mapping[str, float]) -> dict[str, float]:
     best = min(criteria.values())
     raw = {k: math.exp(-(v - best) / 2) for k, v in criteria.items()}

@@ -14,9 +14,9 @@ from llm_experts import CallBudgetError, EndpointLimitError, LLMClient, LLMExper
 from llm_experts.personas import preset_names
 from llm_experts.planted import VARIANTS
 from llm_experts.testing import FakeLLMServer
-from subrational_gym import hypotheses
+from subrational_gym.registration import ENV_IDS
 
-IDS = hypotheses.ENV_IDS
+IDS = ENV_IDS
 CASES = [("openai-chat", "openai"), ("openai-completions", "openai"), ("vllm", "vllm"),
          ("ollama", "ollama"), ("llamacpp", "llamacpp")]
 

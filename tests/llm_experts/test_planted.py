@@ -16,9 +16,10 @@ from llm_experts.personas import preset_names
 from llm_experts.planted import PLANTED, PlantedLLMServer, planted_policy
 from subrational_gym import hypotheses
 from subrational_gym.inference import ActionCounts, fit
+from subrational_gym.registration import ENV_IDS
 from subrational_gym.studies import STUDIES
 
-IDS = hypotheses.ENV_IDS
+IDS = ENV_IDS
 
 
 @pytest.fixture(scope="module")
