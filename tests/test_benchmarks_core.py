@@ -60,6 +60,12 @@ def test_model_recovery_smoke(tmp_path):
     assert result["human_aggregates"]["within_0_05"]
     assert result["human_aggregates"]["income_maximiser_rejected"]
     assert saved["confound"]["n"] == 2 * 2
+    by_setting = saved["confound"]["by_setting"]
+    assert len(by_setting) == 2 and all(r["n"] == 2 for r in by_setting)
+    for row in by_setting:  # the calibrated call, the old one, Clopper-Pearson intervals
+        lo, hi = row["called"]["ci"]
+        assert 0.0 <= lo <= row["called"]["rate"] <= hi <= 1.0
+        assert "asymptotic_any" in row and row["test"] == "exponential inside beta_delta_naive"
     assert set(saved["speed"]) == {"ultimatum", "marshmallow",
                                    "procrastination (commitment)", "double_or_nothing"}
 
