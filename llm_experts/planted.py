@@ -14,6 +14,12 @@ model card must recover the planted parameters::
 
     python -m llm_experts.planted --port 8765 &
     make demo BASE_URL=http://127.0.0.1:8765/v1 MODEL=planted
+
+The other scenarios (:data:`SCENARIOS`) plant known answers of every kind: effects of
+other sizes and behaviour outside the fitted families (``reproduced``), one theory for
+every persona and reversed effects (``not reproduced``)::
+
+    python -m llm_experts.planted --port 8765 --scenario persona-blind &
 """
 
 from __future__ import annotations
@@ -25,13 +31,18 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from llm_experts.personas import get_persona, preset_names
 from llm_experts.prompts import build_prompt, label_orders
 from llm_experts.testing import FakeLLMServer
 from subrational_gym import make_env, policies
+from subrational_gym.controls import flat_policy
 from subrational_gym.policies import TabularPolicy
+from subrational_gym.studies import STUDIES
 
-__all__ = ["PLANTED", "VARIANTS", "PlantedLLMServer", "planted_policy", "planted_prompts"]
+__all__ = ["PLANTED", "SCENARIOS", "VARIANTS", "PlantedLLMServer", "planted_policy",
+           "planted_prompts", "planted_theory"]
 
 #: The game variants the replication runs: (game, env kwargs).
 VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -43,8 +54,10 @@ VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 
 _PT = {"curvature": 0.88, "weighting": 0.65, "temperature": 2.0}
-#: Per (game, persona): the inference family that generates its answers and its parameters.
-PLANTED: Mapping[tuple[str, str], tuple[str, dict[str, float]]] = {
+Theory = tuple[str, dict[str, float]]
+#: Per (game, persona): the inference family that generates its answers and its parameters
+#: (the scenario ``"human-size"``).
+PLANTED: Mapping[tuple[str, str], Theory] = {
     ("ultimatum", "fairness"): ("inequity_aversion",
                                 {"alpha": 0.85, "beta": 0.3, "temperature": 0.5}),
     ("ultimatum", "income"): ("income_maximiser", {"temperature": 0.5}),
@@ -56,16 +69,73 @@ PLANTED: Mapping[tuple[str, str], tuple[str, dict[str, float]]] = {
         "beta_delta_sophisticated", {"beta": beta, "delta": 1.0, "temperature": 0.5})
        for gpa, beta in ((2.0, 0.5), (3.0, 0.7), (4.0, 0.9))},
 }
+#: Behaviour outside the fitted families, and effects of other sizes (the scenarios
+#: ``"outside-families"`` and ``"other-sizes"``); personas not named keep ``PLANTED``.
+_OUTSIDE: Mapping[tuple[str, str], Theory] = {
+    ("ultimatum", "fairness"): ("inequity_aversion_mixture", {"temperature": 0.3}),
+    **{("marshmallow", f"child-{age}"): (
+        "beta_delta_naive", {"beta": 0.3 + 0.1 * age, "delta": 1.0, "temperature": 0.3})
+       for age in range(2, 7)},
+    ("double_or_nothing", "cautious"): ("constant", {"p": 0.2}),
+    ("double_or_nothing", "risk-seeking"): ("constant", {"p": 0.6}),
+    **{("procrastination", f"gpa-{gpa:.1f}"): (
+        "beta_delta_naive", {"beta": 0.3 + 0.15 * gpa, "delta": 1.0, "temperature": 0.5})
+       for gpa in (2.0, 3.0, 4.0)},
+}
+_SIZES: Mapping[tuple[str, str], Theory] = {
+    ("ultimatum", "fairness"): ("inequity_aversion",
+                                {"alpha": 0.4, "beta": 0.3, "temperature": 0.3}),
+    **{("marshmallow", f"child-{age}"): ("exponential", {"gamma": gamma, "temperature": 0.4})
+       for age, gamma in zip(range(2, 7), (0.80, 0.85, 0.90, 0.95, 1.0), strict=True)},
+    # Two loss-averse gamblers of different strength, as people are.
+    ("double_or_nothing", "cautious"): ("prospect_theory", {**_PT, "loss_aversion": 3.0}),
+    ("double_or_nothing", "risk-seeking"): ("prospect_theory", {**_PT, "loss_aversion": 1.3}),
+    **{("procrastination", f"gpa-{gpa:.1f}"): (
+        "beta_delta_sophisticated", {"beta": beta, "delta": 1.0, "temperature": 0.4})
+       for gpa, beta in ((2.0, 0.6), (3.0, 0.75), (4.0, 0.9))},
+}
+#: What each scenario plants, and the verdict every finding must then get.
+SCENARIOS: Mapping[str, str] = {
+    "human-size": "reproduced",
+    "other-sizes": "reproduced",
+    "outside-families": "reproduced",
+    "persona-blind": "not reproduced",
+    "reversed": "not reproduced",
+}
 
 
-def planted_policy(game: str, persona: str,
-                   env_kwargs: Mapping[str, Any] | None = None) -> TabularPolicy:
+def planted_theory(game: str, persona: str, scenario: str = "human-size") -> Theory:
+    """The family and parameters planted for ``persona`` of ``game`` in ``scenario``.
+
+    ``"persona-blind"`` plants the study's default persona's theory for every persona;
+    ``"reversed"`` gives each persona the theory of its mirror in the study's order (the
+    oldest child's to the youngest, the income persona's to the fairness persona).
+
+    Raises:
+        ValueError: for an unknown scenario.
+    """
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}; expected one of {list(SCENARIOS)}")
+    study = STUDIES[game]
+    names = list(study.persona_names)
+    if scenario == "persona-blind":
+        return PLANTED[(game, study.default_persona)]
+    if scenario == "reversed":
+        return PLANTED[(game, names[len(names) - 1 - names.index(persona)])]
+    extra = {"outside-families": _OUTSIDE, "other-sizes": _SIZES}.get(scenario, {})
+    return extra.get((game, persona), PLANTED[(game, persona)])
+
+
+def planted_policy(game: str, persona: str, env_kwargs: Mapping[str, Any] | None = None,
+                   scenario: str = "human-size") -> TabularPolicy:
     """The theory policy planted for ``persona`` in ``game``, via the reference policies."""
     env = make_env(game, **dict(env_kwargs or {}))
-    family, p = PLANTED[(game, persona)]
+    family, p = planted_theory(game, persona, scenario)
     if family == "inequity_aversion":
         return policies.inequity_averse_responder(env, alpha=p["alpha"], beta=p["beta"],
                                                   temperature=p["temperature"])
+    if family == "inequity_aversion_mixture":
+        return policies.fehr_schmidt_population(env, temperature=p["temperature"])
     if family == "income_maximiser":
         return policies.income_maximiser(env, temperature=p["temperature"])
     if family == "exponential":
@@ -75,19 +145,30 @@ def planted_policy(game: str, persona: str,
         return policies.prospect_theory_gambler(
             env, alpha=p["curvature"], beta=p["curvature"], loss_aversion=p["loss_aversion"],
             gamma=p["weighting"], delta=p["weighting"], temperature=p["temperature"])
-    return policies.beta_delta(env, beta=p["beta"], delta=p["delta"], sophisticated=True,
+    if family == "constant":
+        return flat_policy(env.env_id, p["p"], env_kwargs)
+    return policies.beta_delta(env, beta=p["beta"], delta=p["delta"],
+                               sophisticated=family == "beta_delta_sophisticated",
                                temperature=p["temperature"])
 
 
 def planted_prompts(variants: Sequence[tuple[str, Mapping[str, Any]]] = VARIANTS,
-                    ) -> dict[str, dict[str, float]]:
-    """Every completion prompt the experts send, with the planted label probabilities."""
+                    scenario: str = "human-size") -> dict[str, dict[str, float]]:
+    """Every completion prompt the experts send, with the planted label probabilities.
+
+    Raises:
+        ValueError: two decision states of a game variant and persona send the same prompt
+            but the planted theory answers them differently (no model could then answer
+            from the prompt alone). States that share a prompt must be equivalent, such as
+            a commitment already met and no commitment at all.
+    """
     table: dict[str, dict[str, float]] = {}
     for game, kwargs in variants:
         model = make_env(game, **dict(kwargs)).tabular_model()
         for name in preset_names(game):
             persona = get_persona(name, game=game)
-            probs = planted_policy(game, name, kwargs).probs
+            probs = planted_policy(game, name, kwargs, scenario).probs
+            seen: dict[str, int] = {}
             for s in range(model.n_states):
                 if not model.decision_mask[s]:
                     continue
@@ -96,6 +177,12 @@ def planted_prompts(variants: Sequence[tuple[str, Mapping[str, Any]]] = VARIANTS
                 for order in label_orders(len(labels)):
                     text = build_prompt(persona, game, model.descriptions[s], labels,
                                         order=order).text
+                    first = seen.setdefault(text, s)
+                    if first != s and not np.allclose(probs[first], probs[s], atol=1e-9):
+                        raise ValueError(
+                            f"{game} {dict(kwargs)} {name}: decision states {first} and {s} "
+                            f"send the same prompt but call for different answers; the "
+                            f"prompt must tell them apart")
                     # A probability of exactly 0 has no log-probability: floor it far below
                     # anything a fit could see.
                     table[text] = {label: max(float(p), 1e-12)
@@ -111,11 +198,14 @@ class PlantedLLMServer(FakeLLMServer):
 
     Args:
         port: Port on 127.0.0.1 (0: a free one).
+        scenario: What is planted (a key of :data:`SCENARIOS`).
     """
 
-    def __init__(self, *, port: int = 0) -> None:
-        super().__init__(token_probs={"hmm": 0.9}, continuations=planted_prompts(),
-                         port=port)
+    def __init__(self, *, port: int = 0, scenario: str = "human-size") -> None:
+        super().__init__(token_probs={"hmm": 0.9},
+                         continuations=planted_prompts(scenario=scenario), port=port,
+                         model_id="planted")
+        self.scenario = scenario
 
     def _probs_for(self, prompt: str) -> dict[str, float]:
         # Exact prompts only: a suffix match could answer a state it does not know.
@@ -127,10 +217,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m llm_experts.planted",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1")
+    parser.add_argument("--scenario", default="human-size", choices=list(SCENARIOS),
+                        help="what is planted; every finding must then come out: "
+                        + ", ".join(f"{k}: {v}" for k, v in SCENARIOS.items())
+                        + " (default: %(default)s)")
     args = parser.parse_args(argv)
-    server = PlantedLLMServer(port=args.port)
-    print(f"planted model serving at {server.base_url} (model name: any); Ctrl-C to stop",
-          flush=True)
+    server = PlantedLLMServer(port=args.port, scenario=args.scenario)
+    print(f"planted model ({args.scenario}) serving at {server.base_url} (model name: "
+          f"planted); Ctrl-C to stop", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

@@ -108,6 +108,7 @@ class FakeLLMServer:
         port: Port on 127.0.0.1 (0: a free one).
         profile: One of :data:`PROFILES` (None: a lenient llama.cpp-like server answering
             ``token_probs``).
+        model_id: The model it lists at ``/v1/models``.
     """
 
     def __init__(
@@ -122,10 +123,12 @@ class FakeLLMServer:
         default_fault: str | None = None,
         port: int = 0,
         profile: str | None = None,
+        model_id: str = "fake",
     ) -> None:
         if profile is not None and profile not in PROFILES:
             raise ValueError(f"unknown profile {profile!r}; expected None or one of {PROFILES}")
         self.profile = profile
+        self.model_id = model_id
         self.token_probs = dict(token_probs or {"accept": 0.6, "reject": 0.3})
         self.continuations = {k: dict(v) for k, v in (continuations or {}).items()}
         self.text = text
@@ -400,7 +403,7 @@ class FakeLLMServer:
                 elif self.path.rstrip("/") == "/v1/models":
                     owner = {"vllm": "vllm", "llamacpp": "llamacpp", "ollama": "library",
                              "openai-chat": "system", "openai-completions": "system"}
-                    model: dict[str, Any] = {"id": "fake", "object": "model"}
+                    model: dict[str, Any] = {"id": server.model_id, "object": "model"}
                     if server.profile is not None:
                         model["owned_by"] = owner[server.profile]
                     self._json(200, {"object": "list", "data": [model]})

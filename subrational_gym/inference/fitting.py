@@ -273,6 +273,7 @@ def fit(
     level: float = 0.95,
     seed: int = 0,
     n_starts: int = 4,
+    start: Mapping[str, float] | None = None,
 ) -> FitResult:
     """Fit ``family`` to ``counts`` by maximum likelihood.
 
@@ -292,7 +293,10 @@ def fit(
         ci: Whether to compute intervals (the slow part).
         level: Confidence level of the intervals.
         seed: Seed of the starting design.
-        n_starts: Number of design points to start from, besides the default.
+        n_starts: Number of design points to start from, besides the default (0: no
+            design is evaluated).
+        start: A further starting point (parameter values; missing ones take their
+            defaults), e.g. the optimum of a neighbouring profile point.
 
     Raises:
         ParameterError: for an unknown family, counts of another game, counts without a
@@ -314,7 +318,7 @@ def fit(
     level = _check_level(level)
     fixed = _check_params(fam, counts, fixed or {}, complete=False)
     problem = _Problem(fam, counts, fixed)
-    u, ll = problem.maximise(seed=seed, n_starts=n_starts)
+    u, ll = problem.maximise(seed=seed, n_starts=n_starts, start=start)
     intervals: dict[str, tuple[float, float]] = {}
     if ci:
         for _ in range(3):  # a better optimum found while profiling restarts the intervals
@@ -572,14 +576,20 @@ class _Problem:
                                     options=options)
         return res.x, float(res.fun)
 
-    def maximise(self, *, seed: int, n_starts: int) -> tuple[np.ndarray, float]:
+    def maximise(self, *, seed: int, n_starts: int,
+                 start: Mapping[str, float] | None = None) -> tuple[np.ndarray, float]:
         lower, upper = self.coords.lower[self.free], self.coords.upper[self.free]
 
         def objective(x: np.ndarray) -> float:
             return -self.loglik(self.full(x)) * self.scale
 
         starts = [self.coords.start()[self.free]]
-        if len(self.free):
+        if start is not None:
+            given = {p.name: p.start for p in self.fam.parameters(self.counts)}
+            given.update({k: v for k, v in start.items() if k in given})
+            given.update(self.fixed)
+            starts.append(self.coords.from_params(given)[self.free])
+        if len(self.free) and n_starts > 0:
             design = stats.qmc.Sobol(len(self.free), scramble=True, seed=seed).random(64)
             points = lower + design * (upper - lower)
             values = np.array([objective(x) for x in points])

@@ -107,8 +107,17 @@ def _profile(family: str, counts: ActionCounts, parameter: str, level: float,
     dense = np.linspace(max(low, lo - width), min(high, hi + width), DENSE_POINTS)
     grid = np.unique(np.concatenate([np.linspace(low, high, COARSE_POINTS), dense,
                                      [own.params[parameter]]]))
-    ll = np.array([fit(family, counts, fixed={parameter: float(v)}, ci=False, seed=seed,
-                       n_starts=2).loglik for v in grid])
+    # Walk out from the estimate both ways, each point started from its neighbour's
+    # optimum (and from the family's default point): a profile is smooth, so this finds
+    # what a fresh multi-start search would, at a fraction of the cost.
+    ll = np.full(len(grid), -np.inf)
+    centre = int(np.argmin(np.abs(grid - own.params[parameter])))
+    for steps in (range(centre, len(grid)), range(centre, -1, -1)):
+        previous = own.params
+        for i in steps:
+            point = fit(family, counts, fixed={parameter: float(grid[i])}, ci=False,
+                        seed=seed, n_starts=0, start=previous)
+            ll[i], previous = max(ll[i], point.loglik), point.params
     # The free optimum bounds the profile from above everywhere.
     ll = np.minimum(ll, own.loglik)
     crit = stats.chi2.ppf(level, 1) / 2

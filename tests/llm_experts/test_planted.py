@@ -13,7 +13,13 @@ import pytest
 
 from llm_experts import LLMExpert
 from llm_experts.personas import preset_names
-from llm_experts.planted import PLANTED, PlantedLLMServer, planted_policy
+from llm_experts.planted import (
+    PLANTED,
+    SCENARIOS,
+    PlantedLLMServer,
+    planted_policy,
+    planted_prompts,
+)
 from subrational_gym import hypotheses
 from subrational_gym.inference import ActionCounts, fit
 from subrational_gym.registration import ENV_IDS
@@ -60,6 +66,67 @@ def test_every_finding_is_reproduced_through_the_model_path(planted):
     for game, study in STUDIES.items():
         v = study.judge(_counts(planted, game))
         assert v.verdict == hypotheses.REPRODUCED, (v.game, v.reasons)
+
+
+def _experts(server, cache, variants=None):
+    experts = {}
+    for game, study in STUDIES.items():
+        kwargs = dict(study.variant(study.hypothesis_variant).env_kwargs)
+        for name in preset_names(game):
+            expert = LLMExpert(IDS[game], name, env_kwargs=kwargs, model="planted",
+                               base_url=server.base_url, api_key="none", cache_path=cache,
+                               progress=False)
+            assert expert.tabulate().complete
+            experts[(game, name)] = expert
+    return experts
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s != "human-size"])
+def test_each_scenario_gets_its_verdict_in_every_game(scenario, tmp_path):
+    """Through the whole model path, at the demo budget (200 episodes per persona): one
+    theory for every persona and reversed effects come out "not reproduced"; effects of
+    other sizes and behaviour outside the fitted families "reproduced" (the human-size
+    scenario is the test above)."""
+    with PlantedLLMServer(scenario=scenario) as server:
+        experts = _experts(server, tmp_path / "answers.sqlite")
+    for game, study in STUDIES.items():
+        data = {name: ActionCounts.sample(e, 200, seed=100 + i)
+                for i, ((g, name), e) in enumerate(experts.items()) if g == game}
+        v = study.judge(data)
+        assert v.verdict == SCENARIOS[scenario], (scenario, game, v.bottom_line, v.reasons)
+
+
+def test_the_planted_prompts_tell_the_states_apart():
+    """Two decision states may share a prompt only where every planted theory answers them
+    alike (a commitment already met reads as none); else the table refuses to build."""
+    import llm_experts.planted as planted_module
+
+    for scenario in SCENARIOS:
+        assert len(planted_prompts(scenario=scenario)) == 296
+    real = planted_module.planted_policy
+
+    def state_dependent(game, persona, env_kwargs=None, scenario="human-size"):
+        policy = real(game, persona, env_kwargs, scenario)
+        probs = policy.probs.copy()
+        probs[:, 1] = np.linspace(0.05, 0.95, len(probs))  # every state answered differently
+        probs[:, 0] = 1 - probs[:, 1]
+        return type(policy)(policy.model, probs)
+
+    try:
+        planted_module.planted_policy = state_dependent
+        with pytest.raises(ValueError, match="send the same prompt"):
+            planted_prompts([("procrastination", {"self_imposed_deadline": True})])
+    finally:
+        planted_module.planted_policy = real
+
+
+def test_the_planted_server_lists_its_model_as_planted():
+    import httpx
+
+    with PlantedLLMServer() as server:
+        models = httpx.get(f"{server.base_url}/models").json()
+    assert [m["id"] for m in models["data"]] == ["planted"]
 
 
 @pytest.mark.parametrize("key", [("ultimatum", "fairness"), ("marshmallow", "child-2"),
