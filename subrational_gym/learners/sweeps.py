@@ -18,8 +18,9 @@ every job whose record exists.
 :func:`execute` runs the unfinished jobs of a list with ``executor="local"`` (in this
 process with one worker, else a :class:`concurrent.futures.ProcessPoolExecutor` whose
 broken pool, e.g. a killed child, is rebuilt and its unfinished jobs resubmitted) or
-``executor="ray"`` (tasks with ``max_retries``; ``ray.init(address)`` joins a cluster, or
-starts a local one when no address is given). Scheduling is the pool's or Ray's own.
+``executor="ray"`` (tasks with ``max_retries``; at the first Ray task the runner joins the
+cluster at its ``ray_address`` or ``$RAY_ADDRESS``, or starts a local Ray, which it shuts
+down when closed). Scheduling is the pool's or Ray's own.
 
 Example:
     >>> import tempfile
@@ -401,6 +402,11 @@ class Runner:
     job that finished. With ``executor="local"`` and one worker, jobs and calls run in
     this process at submission.
 
+    With ``executor="ray"``, the first Ray task joins the cluster at ``ray_address`` (or
+    ``$RAY_ADDRESS``), else starts a local Ray (dashboard off); a Ray this runner started or
+    joined is shut down (disconnected, for a cluster it joined) by :meth:`close`, one that
+    this process had connected to before is left as it is.
+
     Example:
         >>> import tempfile
         >>> from subrational_gym import policies
@@ -459,6 +465,7 @@ class Runner:
         self._refs: dict[str, Any] = {}
         self._remote: dict[Callable[..., Any], Any] = {}
         self._slots: int | None = None  # the Ray cluster's CPUs, read once
+        self._ray_connected = False  # this runner called ray.init(): close() shuts it down
         self._bar = _Progress(0, 0, progress)
 
     # ------------------------------------------------------------------ public
@@ -558,6 +565,7 @@ class Runner:
                     for process in list((pool._processes or {}).values()):
                         process.terminate()
                 pool.shutdown(wait=not cancel, cancel_futures=cancel)
+            self._close_ray(cancel=cancel)
             self._bar.close()
 
     def limit(self, n: int | None) -> None:
@@ -629,17 +637,54 @@ class Runner:
             self._in_pool -= 1
         self._pump()
 
-    def _start_ray(self, item: Job | Task, fn: Callable[..., Any], args: tuple[Any, ...]
-                   ) -> None:
+    def _ray(self) -> Any:
+        """The ``ray`` module, connected: Ray is joined or started here, once, when needed.
+
+        Every Ray call of the runner goes through this, so none runs before ``ray.init``
+        (the sweep's first ``submit`` asked Ray for its CPUs before any task had started
+        it, and stopped with "Ray has not been started yet").
+        """
         try:
             import ray
         except ImportError as err:  # pragma: no cover - depends on the installed extras
             raise SweepError("executor 'ray' needs Ray: pip install "
                              "'subrational-gym[ray]'") from err
         if not ray.is_initialized():
-            ray.init(address=self.ray_address or os.environ.get("RAY_ADDRESS"),
-                     include_dashboard=False, log_to_driver=False,
-                     runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+            address = self.ray_address or os.environ.get("RAY_ADDRESS") or None
+            try:
+                ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                         runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+            except Exception as err:  # noqa: BLE001 - Ray raises many types here
+                where = (f"join the Ray cluster at {address!r}" if address
+                         else "start a local Ray")
+                raise SweepError(f"could not {where}: {type(err).__name__}: {err}; start a "
+                                 f"cluster with `ray start --head` and pass its address "
+                                 f"(--ray-address or $RAY_ADDRESS), or give none for a "
+                                 f"local Ray; a cluster with token authentication needs "
+                                 f"RAY_AUTH_MODE=token here too") from err
+            self._ray_connected = True
+        return ray
+
+    def _close_ray(self, *, cancel: bool) -> None:
+        """Cancel unfinished Ray tasks (with ``cancel``); shut down a Ray this runner began."""
+        if self.executor != "ray" or not (self._ray_connected or self._flight):
+            return
+        import ray
+
+        if cancel and ray.is_initialized():
+            for ref in list(self._flight):
+                with contextlib.suppress(Exception):
+                    ray.cancel(ref, force=True)
+        if self._ray_connected:
+            self._flight.clear()
+            self._refs.clear()
+            self._remote.clear()
+            ray.shutdown()
+            self._ray_connected = False
+
+    def _start_ray(self, item: Job | Task, fn: Callable[..., Any], args: tuple[Any, ...]
+                   ) -> None:
+        ray = self._ray()
         if isinstance(item, Job) and item.expert_digest is not None:
             # Each table goes into the object store once, however many jobs learn from it.
             if item.expert_digest not in self._refs:
@@ -668,11 +713,9 @@ class Runner:
             started = sum(isinstance(item, Job) for item, *_ in self._flight.values())
             held = sum(isinstance(item, Job) for item, *_ in self._waiting)
             slots = self.workers if self._limit is None else min(self.workers, self._limit)
-        if self.executor == "ray":
-            import ray
-
+        if self.executor == "ray" and started:  # nothing started: Ray may not be up yet
             if self._slots is None:
-                self._slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
+                self._slots = max(1, int(self._ray().cluster_resources().get("CPU", 1)))
             slots = self._slots
         running = min(started, slots)
         return running, started - running + held
@@ -682,8 +725,7 @@ class Runner:
         if not self._flight:
             return
         if self.executor == "ray":
-            import ray
-
+            ray = self._ray()
             refs = list(self._flight)
             done, _ = ray.wait(refs, num_returns=1 if block else len(refs),
                                timeout=None if block else 0)

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -154,3 +161,107 @@ def test_the_estimate_scales_the_demo_timings_to_the_budget(tmp_path):
     full = sweep.estimate(full_cfg, sweep.plan(full_cfg), perf)
     assert demo["jobs"] == full["jobs"] == 2  # two personas, one seed
     assert full["train_seconds"] == pytest.approx(demo["train_seconds"] * 100_000 / 20_480)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+RAY = Path(sys.executable).parent / "ray"
+
+
+def _user_env() -> dict[str, str]:
+    """A user's shell: no Ray address, this checkout's packages, one thread per process."""
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    return {**env, "OMP_NUM_THREADS": "1", "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+def _run_sweep(args: list[str], timeout: float, **env: str
+               ) -> tuple[subprocess.CompletedProcess, int]:
+    """``python -m benchmarks.sweep ARGS`` as a user runs it; the result and its pid."""
+    with subprocess.Popen([sys.executable, "-m", "benchmarks.sweep", *args], cwd=ROOT,
+                          env={**_user_env(), **env}, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), proc.pid
+
+
+def _job_records(out: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((out / "jobs" / "jobs").glob("*.json"))]
+
+
+@pytest.mark.slow
+def test_the_ray_executor_starts_ray_itself_as_a_user_runs_it(tmp_path):
+    """The issue's command, in a fresh process with no Ray running and RAY_ADDRESS unset,
+    on the embedded model: it used to stop at once with "Ray has not been started yet"
+    (the first submit asked Ray for its CPUs before any task had started it)."""
+    pytest.importorskip("ray")
+    out = tmp_path / "x"
+    run, pid = _run_sweep(["--budget", "tiny", "--games", "ultimatum", "--learners", "bc",
+                           "--seeds", "0", "--executor", "ray", "--out", str(out),
+                           "--cache", str(out / "a.sqlite")], timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    records = _job_records(out)
+    assert len(records) == 2  # BC, seed 0, on each of the two personas
+    assert all(r["job"]["learner"] == "bc" and r["job"]["seed"] == 0 for r in records)
+    # Trained on Ray's workers, not in the driver.
+    assert all(int(r["worker"].rsplit(":", 1)[1]) != pid for r in records)
+    assert (out / "comparison.md").exists()
+
+
+#: Ray's token authentication off for the cluster and the sweep that joins it alike (with
+#: the mode unset, ``ray start`` turns it on when ~/.ray/auth_token exists, which a local
+#: ``ray.init()`` writes, and a driver joining by address does not).
+NO_AUTH = {"RAY_AUTH_MODE": "disabled"}
+
+
+@pytest.fixture
+def ray_cluster():
+    """A one-CPU local Ray cluster started by ``ray start``; its address."""
+    pytest.importorskip("ray")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths
+    env = {**_user_env(), **NO_AUTH}
+    try:
+        started = subprocess.run(
+            [str(RAY), "start", "--head", f"--port={port}", "--num-cpus=1",
+             "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}",
+             f"--object-store-memory={200 * 2**20}"],
+            env=env, capture_output=True, text=True, timeout=180)
+        assert started.returncode == 0, started.stdout[-2000:] + started.stderr[-2000:]
+        from ray._private.services import get_node_ip_address
+
+        yield f"{get_node_ip_address()}:{port}"
+    finally:
+        subprocess.run([str(RAY), "stop", "--force"], env=env, capture_output=True,
+                       timeout=120)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_the_sweep_joins_a_ray_cluster_at_ray_address(tmp_path, ray_cluster):
+    """``--ray-address`` joins a cluster started beforehand (one CPU); the jobs run on its
+    workers, and the sweep leaves the cluster running (it shuts down only a Ray it
+    started)."""
+    from llm_experts.planted import PlantedLLMServer
+
+    out = tmp_path / "joined"
+    with PlantedLLMServer() as server:
+        run, pid = _run_sweep(
+            ["--games", "ultimatum", "--learners", "bc", "--seeds", "0", "1",
+             "--budget", "tiny", "--one-order", "--model", f"planted@{server.base_url}",
+             "--cache", str(tmp_path / "answers.sqlite"), "--out", str(out),
+             "--executor", "ray", "--ray-address", ray_cluster], timeout=600, **NO_AUTH)
+    assert run.returncode == 0, run.stderr[-3000:]
+    records = _job_records(out)
+    assert len(records) == 4  # two personas x two seeds
+    assert all(int(r["worker"].rsplit(":", 1)[1]) != pid for r in records)
+    status = subprocess.run([str(RAY), "status", f"--address={ray_cluster}"],
+                            env={**_user_env(), **NO_AUTH},
+                            capture_output=True, text=True, timeout=120)
+    assert status.returncode == 0 and "1.0 CPU" in status.stdout.replace("/", " "), (
+        status.stdout[-2000:] + status.stderr[-2000:])
