@@ -22,6 +22,11 @@ broken pool, e.g. a killed child, is rebuilt and its unfinished jobs resubmitted
 cluster at its ``ray_address`` or ``$RAY_ADDRESS``, or starts a local Ray, which it shuts
 down when closed). Scheduling is the pool's or Ray's own.
 
+Local workers (forkserver) import the main script again as they start, as spawn's do: a
+:class:`Runner` built at the top level of a script without ``if __name__ ==
+"__main__":`` raises :class:`SweepError` in each worker instead of hanging, and a worker
+exits when the process that started it dies.
+
 Example:
     >>> import tempfile
     >>> from subrational_gym import policies
@@ -47,9 +52,11 @@ import io
 import itertools
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import platform
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -301,6 +308,68 @@ def _leave_ctrl_c_to_the_driver() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _exit_with_the_driver() -> None:
+    """Make a worker exit as soon as the process that started it dies.
+
+    A killed driver (SIGKILL, out of memory) cannot terminate its workers, and a pool's
+    workers would otherwise finish their job and then wait for the next one forever. The
+    parent's sentinel (a pipe whose other end only the driver holds) becomes readable
+    when it dies; a daemon thread waits on it.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:  # pragma: no cover - always set in a pool's worker
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-the-driver", daemon=True).start()
+
+
+def _start_worker() -> None:
+    """Initializer of each local worker process."""
+    _leave_ctrl_c_to_the_driver()
+    _exit_with_the_driver()
+
+
+def _main_script() -> str | None:
+    """What spawned and forkserver workers import again as they start (None: nothing).
+
+    The main module's name under ``python -m``, else its file; mirrors
+    :func:`multiprocessing.spawn.get_preparation_data`.
+    """
+    main = sys.modules.get("__main__")
+    name = getattr(getattr(main, "__spec__", None), "name", None)
+    if name is not None:  # python -m: a package's __main__ is not imported again
+        return None if name == "__main__" or name.endswith(".__main__") else str(name)
+    path = getattr(main, "__file__", None)
+    return None if path is None else str(path)
+
+
+def _refuse_in_a_starting_worker() -> None:
+    """Raise if this process is a worker still importing its driver's main script.
+
+    Spawned and forkserver workers run the driver's main script again (as
+    ``__mp_main__``) before they take work, with the ``_inheriting`` flag that
+    :mod:`multiprocessing` itself checks before starting processes set on the current
+    process. A runner built there would start workers of its own and wait for them;
+    before this check it hung every worker and the driver with it.
+
+    Raises:
+        SweepError: naming the script and the fix (the ``__main__`` guard).
+    """
+    if not getattr(multiprocessing.current_process(), "_inheriting", False):
+        return
+    script = getattr(sys.modules.get("__mp_main__"), "__file__", None) or "the main script"
+    raise SweepError(
+        f"a Runner was built while a worker process was starting: workers import "
+        f"{script} again as they start, and it builds a Runner at import time, so each "
+        f"worker would start a sweep of its own. Put the code that builds the Runner under "
+        f'`if __name__ == "__main__":` in {script} (see "Safe importing of main module" in '
+        f"the multiprocessing docs)")
+
+
 def _call_safely(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]
                  ) -> tuple[tuple[Any, float] | None, tuple[str, str, str] | None]:
     """``fn(*args, **kwargs)`` and its seconds, or (exception type, message, traceback)."""
@@ -428,12 +497,15 @@ class Runner:
         on_record: Called with each new record as it is saved.
 
     Raises:
-        SweepError: unknown executor or a bad number of workers.
+        SweepError: unknown executor or a bad number of workers, or the runner is built
+            in a worker process that is importing the main script (a script without
+            ``if __name__ == "__main__":``; see the module docstring).
     """
 
     def __init__(self, store: RunStore, *, executor: str = "local", workers: int = 1,
                  ray_address: str | None = None, retries: int = 2, progress: bool = True,
                  on_record: Callable[[dict[str, Any]], None] | None = None) -> None:
+        _refuse_in_a_starting_worker()
         if executor not in EXECUTORS:
             raise SweepError(f"executor must be one of {EXECUTORS}, got {executor!r}")
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -533,9 +605,11 @@ class Runner:
         self._wait_until(lambda: keys <= self._done | set(self._failures))
         failed = sorted(keys & set(self._failures))
         if failed:
+            first = self._failures[failed[0]].strip().splitlines() or ["unknown error"]
             raise SweepError(f"{len(failed)} of {len(unique)} jobs failed (finished records "
                              f"are kept; rerun to retry them); tracebacks in "
-                             f"{self.store.root / 'logs'}: " + ", ".join(failed))
+                             f"{self.store.root / 'logs'}: " + ", ".join(failed)
+                             + f"; the first ended: {first[-1]}")
         return [{**self.store.load(job.key), "reused": job.key not in self._new}
                 for job in unique]
 
@@ -612,7 +686,7 @@ class Runner:
                     context.set_forkserver_preload([__name__, "torch._dynamo"])
                     self._pool = cf.ProcessPoolExecutor(max_workers=self.workers,
                                                         mp_context=context,
-                                                        initializer=_leave_ctrl_c_to_the_driver)
+                                                        initializer=_start_worker)
                 item, fn, args = self._waiting[0]
                 try:
                     future = self._pool.submit(fn, *args)
@@ -759,6 +833,11 @@ class Runner:
                     self._start(item, fn, args)
                     continue
                 value, error = None, f"its worker process died {attempts} times"
+                if _main_script() is not None:
+                    error += (f"; workers import {_main_script()} again as they start: if "
+                              f"they died there, their error is on this process's stderr "
+                              f"(a script that builds a Runner needs "
+                              f'`if __name__ == "__main__":`)')
             except Exception:  # noqa: BLE001 - e.g. an argument that cannot be pickled
                 value, error = None, traceback.format_exc()
                 if isinstance(item, Task):

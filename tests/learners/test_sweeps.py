@@ -267,3 +267,115 @@ def test_jobs_held_back_by_the_limit_are_counted_as_queued(tmp_path):
         assert (runner._bar.running, runner._bar.queued) == (1, 3)
         raise KeyboardInterrupt  # stop the workers: no job finishes
     assert RunStore(tmp_path).keys() == []
+
+
+def _readme_runner_block() -> str:
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    [block] = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S)
+               if "Runner(RunStore(" in b]
+    return block
+
+
+def _script_env() -> dict[str, str]:
+    """The environment of a user's script: this checkout's packages, one thread each."""
+    from pathlib import Path
+
+    root = str(Path(__file__).parents[2])
+    path = os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": path}
+
+
+def _run_script(path, cwd, timeout=300):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, str(path)], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=_script_env())
+
+
+def _without_the_main_guard(block: str) -> str:
+    """``block`` with its ``if __name__ == "__main__":`` line removed and its body dedented."""
+    head, body = block.split('if __name__ == "__main__":\n')
+    return head + "".join(line.removeprefix("    ") for line in body.splitlines(True))
+
+
+@pytest.mark.slow
+def test_the_readme_runner_example_saved_without_a_main_guard_fails_fast(tmp_path):
+    """Saved as a script and run without its ``__main__`` guard, the README's example (as
+    it read before the guard): the forkserver workers import the script again and build a
+    Runner as they start. It used to hang for ever at 0% CPU; now each worker refuses with
+    the fix in its message, and the driver stops with an error that names it, within
+    seconds (timeout: a hang)."""
+    script = tmp_path / "my_sweep.py"
+    script.write_text(_without_the_main_guard(_readme_runner_block()))
+    assert "__main__" not in script.read_text()
+    started = time.time()
+    out = _run_script(script, tmp_path)
+    assert out.returncode != 0
+    assert time.time() - started < 240
+    assert "a Runner was built while a worker process was starting" in out.stderr
+    assert f'`if __name__ == "__main__":` in {script}' in out.stderr
+    assert "3 of 3 jobs failed" in out.stderr.splitlines()[-1]
+    assert 'needs `if __name__ == "__main__":`' in out.stderr.splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_the_readme_runner_example_saved_as_a_script_runs(tmp_path):
+    """The README's example, verbatim (under its ``__main__`` guard), saved as a script
+    and run: it runs to the end."""
+    script = tmp_path / "my_sweep.py"
+    script.write_text(_readme_runner_block())
+    out = _run_script(script, tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert len(RunStore(tmp_path / "results" / "my-sweep").keys()) == 3
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    from pathlib import Path
+
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_local_workers_exit_when_the_driver_is_killed(tmp_path):
+    """SIGKILL the driver while its two workers each run a ten-minute call: the workers
+    exit within seconds (they used to run on, orphaned, and then wait for work for ever)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "driver.py"
+    script.write_text(
+        "import multiprocessing, sys, time\n"
+        "from subrational_gym.learners.sweeps import Runner, RunStore\n"
+        "if __name__ == '__main__':\n"
+        "    with Runner(RunStore(sys.argv[1]), workers=2, progress=False) as runner:\n"
+        "        tasks = [runner.call(time.sleep, 600) for _ in range(2)]\n"
+        "        print(*[p.pid for p in multiprocessing.active_children()], flush=True)\n"
+        "        tasks[0].result()\n")
+    driver = subprocess.Popen([sys.executable, str(script), str(tmp_path / "store")],
+                              stdout=subprocess.PIPE, text=True, env=_script_env())
+    workers: list[int] = []
+    try:
+        workers += [int(p) for p in driver.stdout.readline().split()]
+        assert len(workers) == 2 and all(_alive(p) for p in workers)
+        time.sleep(1.0)  # inside the calls
+        driver.kill()
+        driver.wait(timeout=30)
+        deadline = time.time() + 20
+        while any(_alive(p) for p in workers) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(p) for p in workers)
+    finally:
+        driver.kill()
+        driver.stdout.close()
+        for pid in workers:  # a failed check leaves no ten-minute sleeper behind
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
