@@ -4,7 +4,9 @@ Each model is tabulated once per persona and game state (answers are cached as t
 arrive), then every training job of the grid runs through one executor (``local``: a
 process pool on this machine; ``ray``: a Ray cluster) and is recorded under
 ``OUT/jobs/`` keyed by a hash of its config, so a rerun skips finished jobs and the RL
-baselines, which do not depend on the model, are trained once for all models. The
+baselines, which do not depend on the model, are trained once for all models. Seeds
+named in the config or with ``--seeds`` train every imitation learner (the budget's own
+seeds keep its rule: BC, GAIL and AIRL on fewer); the RL baselines train on the first. The
 findings, model card and human fidelity of each model come from those records, written
 per model under ``OUT/<model>/``, and side by side in ``OUT/comparison.md`` (a table per
 game and a plot per game with one curve per model and persona).
@@ -117,6 +119,20 @@ class SweepConfig:
             raise SweepError("a sweep needs at least one model; add a [[models]] table or "
                              "--model")
 
+    def job_budget(self) -> replicate.Budget:
+        """The budget preset over this grid's learners and seeds.
+
+        Named seeds train every imitation learner: the preset's rule that its few-seed
+        learners (BC, GAIL and AIRL in the demo) train on its own few seeds only, kept by
+        :meth:`replicate.Budget.restrict` as "the first named seed" when none of them is
+        named, made ``--seeds 3 4`` train BC, GAIL and AIRL on seed 3 alone, silently.
+        """
+        budget = replicate.BUDGETS[self.budget].restrict(learners=self.learners,
+                                                        seeds=self.seeds)
+        if self.seeds:
+            budget = dataclasses.replace(budget, few_seeds=budget.seeds)
+        return budget
+
     def args_for(self, model: ModelSpec) -> replicate.Args:
         """The replication arguments of one model of the grid."""
         return replicate.Args(
@@ -167,8 +183,7 @@ def load_config(path: str | Path | None, overrides: Mapping[str, Any]) -> SweepC
 # ------------------------------------------------------------------------ planning
 def plan(config: SweepConfig) -> list[dict[str, Any]]:
     """Every training job of the grid (RL baselines once for all models)."""
-    budget = replicate.BUDGETS[config.budget].restrict(learners=config.learners,
-                                                      seeds=config.seeds)
+    budget = config.job_budget()
     rows = []
     for game in config.games:
         study = STUDIES[game]
@@ -320,6 +335,7 @@ def run(config: SweepConfig) -> dict[str, Any]:
     for model in config.models:
         print(f"[sweep] model {model.slug}", flush=True)
         rep = replicate.Replication(config.args_for(model))
+        rep.budget = config.job_budget()  # every named seed for every learner
         summaries[model.slug] = rep.run()
         records[model.slug] = rep.records
     config.out.mkdir(parents=True, exist_ok=True)
@@ -350,7 +366,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[SweepConfig, bool]:
                         choices=[*replicate.IMITATION, *replicate.RL],
                         help="learners and RL baselines (default: all)")
     parser.add_argument("--seeds", nargs="+", type=int, default=None,
-                        help="seeds (default: the budget's)")
+                        help="seeds, each for every imitation learner; RL baselines train on "
+                             "the first (default: the budget's)")
     parser.add_argument("--mode", choices=("score", "sample"), default=None)
     parser.add_argument("--one-order", action="store_true", default=None,
                         help="ask each state in one label order only (half the prompts)")
@@ -383,13 +400,29 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return dry_run(config) if dry else run(config)
 
 
-if __name__ == "__main__":
+def cli(argv: Sequence[str] | None = None) -> int:
+    """:func:`main` for the shell: errors and Ctrl-C as one message; returns the exit status.
+
+    The Ctrl-C message names this sweep's own jobs folder (``OUT/jobs``).
+    """
+    config: SweepConfig | None = None
     try:
-        main()
+        config, dry = parse_args(argv)
+        if dry:
+            dry_run(config)
+        else:
+            run(config)
     except SweepError as err:
-        sys.exit(f"error: {err}")
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print("\ninterrupted: model answers are cached and finished training jobs are "
-              "recorded under <out>/jobs; run the same command again to resume.",
+        jobs = "OUT/jobs" if config is None else config.out / "jobs"
+        print(f"\ninterrupted: model answers are cached and finished training jobs are "
+              f"recorded under {jobs}; run the same command again to resume.",
               file=sys.stderr)
-        sys.exit(130)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import sweep
+from benchmarks import replicate, sweep
 from subrational_gym.learners.sweeps import SweepError, comparable
 
 GRID = ["--games", "ultimatum", "--learners", "bc", "distribution_matching", "--seeds", "0",
@@ -161,6 +161,51 @@ def test_the_estimate_scales_the_demo_timings_to_the_budget(tmp_path):
     full = sweep.estimate(full_cfg, sweep.plan(full_cfg), perf)
     assert demo["jobs"] == full["jobs"] == 2  # two personas, one seed
     assert full["train_seconds"] == pytest.approx(demo["train_seconds"] * 100_000 / 20_480)
+
+
+def test_named_seeds_train_every_learner(monkeypatch, tmp_path):
+    """``--seeds 3 4`` trains BC, GAIL and AIRL on both seeds, in the plan and in the run
+    (they trained on seed 3 alone: the demo budget's few-seed rule kept the first named
+    seed); the RL baselines train on the first seed; without --seeds the budget's own
+    seeds and rule apply."""
+    grid = ["--games", "ultimatum", "--budget", "demo", "--out", str(tmp_path)]
+    jobs = sweep.plan(sweep.parse_args([*grid, "--seeds", "3", "4"])[0])
+    seeds = {alg: sorted({j["seed"] for j in jobs if j["learner"] == alg})
+             for alg in (*replicate.IMITATION, *replicate.RL)}
+    assert seeds == {**{alg: [3, 4] for alg in replicate.IMITATION},
+                     **{alg: [3] for alg in replicate.RL}}
+    default = sweep.plan(sweep.parse_args(grid)[0])
+    assert {j["seed"] for j in default if j["learner"] == "bc"} == {0}
+    assert {j["seed"] for j in default if j["learner"] == "distribution_matching"} == {0, 1, 2}
+
+    class Stop(Exception):
+        pass
+
+    trained = {}
+
+    def run(self):  # what the replication would train, without training it
+        trained.update({alg: list(self.budget.seeds_of(alg)) for alg in seeds})
+        raise Stop
+
+    monkeypatch.setattr(replicate.Replication, "run", run)
+    with pytest.raises(Stop):
+        sweep.main([*grid, "--seeds", "3", "4"])
+    assert trained == seeds
+
+
+def test_ctrl_c_names_the_sweeps_own_jobs_folder(monkeypatch, tmp_path, capsys):
+    """The Ctrl-C message names OUT/jobs of this sweep (it said "<out>/jobs" whatever
+    --out was); errors are one line; the exit statuses are 130 and 1."""
+    def interrupted(config):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep, "run", interrupted)
+    out = tmp_path / "my-sweep"
+    assert sweep.cli(["--games", "ultimatum", "--out", str(out)]) == 130
+    assert f"recorded under {out / 'jobs'};" in capsys.readouterr().err
+    assert sweep.cli(["--games", "ultimatum", "--learners", "bc", "--personas", "child-4",
+                      "--out", str(out)]) == 1
+    assert capsys.readouterr().err.startswith("error: sweep personas ['child-4']")
 
 
 ROOT = Path(__file__).resolve().parents[2]
