@@ -347,3 +347,15 @@ def test_human_strategy_method_curve():
     fitted = mixture.policy.action_distribution(obs)[:, 1]
     assert np.max(np.abs(fitted - acceptance)) <= 0.05
     assert lr_test(counts, "income_maximiser", "inequity_aversion").rejects(0.001)
+
+
+def test_the_command_line_help_says_95_percent_once(capsys):
+    """argparse %-formats the arguments' help but prints the description as written, so
+    a "95%%" escape in the description was printed as "95%%"."""
+    from subrational_gym.inference.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "with 95% profile-likelihood intervals" in out and "%%" not in out

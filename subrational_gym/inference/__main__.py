@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m subrational_gym.inference",
         description="Fit every behavioural family of the game to saved demonstrations "
-                    "and print them best first (BIC), with 95%% profile-likelihood "
+                    "and print them best first (BIC), with 95% profile-likelihood "
                     "intervals, Akaike weights, likelihood-ratio tests of the nested pairs "
                     "and what the data cannot tell apart.")
     parser.add_argument("demos", help="folder of demonstrations (imitation serialize format)")
