@@ -113,9 +113,8 @@ CRITERIA = {
         "Effect: the slope on age of the share of the waiting time each child waited, one "
         "pooled regression over the episodes of all ages. Not reproduced when its 90% "
         f"interval lies below the SESOI {SESOI['marshmallow'].value:g} per year; reproduced "
-        "when it lies above 0; inconclusive otherwise. Present bias is reported per age "
-        "where beta-delta rejects every exponential model with its own noise; it does not "
-        "decide the verdict."),
+        "when it lies above 0; inconclusive otherwise. Present bias does not decide it: the "
+        "model card reports it per child, by a calibrated test (parametric bootstrap)."),
     "double_or_nothing": (
         "Effect: the share of risk-seeking episodes that gamble at the first decision minus "
         "the cautious persona's, from one pooled regression. Not reproduced when its 90% "
@@ -239,37 +238,29 @@ def ultimatum(fair: ActionCounts, income: ActionCounts) -> Verdict:
 
 
 def marshmallow(by_age: Mapping[float, ActionCounts], *, seed: int = 0) -> Verdict:
-    """Older children wait longer; present bias is credited only where exponential fails.
+    """Older children wait longer for the larger reward.
 
     Effect: the slope on age of the share of the waiting time each child waited (pooled
     regression over the episodes of every age). Not reproduced when its 90% interval lies
     below ``SESOI["marshmallow"]`` per year; reproduced when it lies above 0;
-    inconclusive otherwise. Separately, per age, present bias is reported as shown only
-    where the (naive) beta-delta family rejects every exponential model by the
-    likelihood-ratio test: giving in half-way alone is no evidence, since noise does it.
+    inconclusive otherwise. Present bias is not part of the claim: the model card
+    (:mod:`subrational_gym.model_card`) reports it per child, by the bootstrap-calibrated
+    test (giving in half-way alone is no evidence, since noise does it).
     """
     ages = sorted(by_age)
     effect = behaviour_effect({a: _waited(by_age[a]) for a in ages}, {a: a for a in ages},
                               sesoi=SESOI["marshmallow"].value,
                               name="share of the waiting time waited, slope per year of age")
     fits = {a: fit("exponential", by_age[a], seed=seed) for a in ages}
-    present_bias = {}
-    for a in ages:
-        t = lr_test(by_age[a], "exponential", "beta_delta_naive")
-        present_bias[a] = {"shown": t.rejects(LEVEL), "p_value": t.p_value}
-    shown = [a for a in ages if present_bias[a]["shown"]]
     reasons = [
         "fitted gamma by age (identified quantities only): " + ", ".join(
             f"{a}: {fits[a].params['gamma']:.3f} [{fits[a].ci['gamma'][0]:.3f}, "
             f"{fits[a].ci['gamma'][1]:.3f}]" if fits[a].identified.get("gamma")
             else f"{a}: not identified" for a in ages),
-        "present bias (exponential with its own noise rejected) shown for ages "
-        + (str(shown) if shown else "none"),
     ]
     return _verdict(
         "marshmallow", "Older children wait longer for the larger reward.", effect, True,
-        reasons, {"fits": {str(a): _fit_summary(fits[a]) for a in ages},
-                  "present_bias": {str(a): v for a, v in present_bias.items()}},
+        reasons, {"fits": {str(a): _fit_summary(fits[a]) for a in ages}},
         "the children of every age wait alike")
 
 

@@ -76,7 +76,8 @@ def test_model_card_names_the_best_family_with_intervals():
     human = [{"quantity": "students who procrastinate", "human": [0.8, 0.95], "value": 0.5,
               "score": 0.4}]
     entry = model_card.card_entry(counts, variant="self_imposed_deadline", persona="gpa-2.0",
-                                  human=human)
+                                  human=human, present_bias=False)
+    assert entry.present_bias == {}
     assert entry.best_family == "beta_delta_sophisticated" and entry.separated
     lo, hi = entry.ci["beta"]
     assert lo < 0.6 < hi < 1.0
@@ -104,6 +105,23 @@ def test_model_card_says_what_the_data_cannot_tell_apart():
                                   persona="child-4")
     assert entry.best_family == "exponential" and entry.ci["gamma"] == (0.0, 1.0)
     assert any("do not bound gamma" in n for n in entry.notes)
+    # Random choices show no present bias by the calibrated test; no estimate of gamma.
+    assert entry.present_bias["shown"] is False and entry.present_bias["p_value"] > 0.05
+    assert "gamma not identified [0, 1]" in model_card.to_markdown([entry], model="m",
+                                                                   endpoint="e")
+
+
+def test_model_card_shows_present_bias_by_the_calibrated_test():
+    from subrational_gym import model_card, policies
+    from subrational_gym.inference import ActionCounts
+
+    # Present bias shows only in the minutes few noisy children reach: 1000 episodes.
+    child = policies.beta_delta("Subrational/Marshmallow-v0", beta=0.6, temperature=0.3)
+    entry = model_card.card_entry(ActionCounts.sample(child, 1000, seed=0), variant="plain",
+                                  persona="child-3")
+    assert entry.present_bias["shown"] and entry.present_bias["p_value"] <= 0.05
+    assert "parametric bootstrap" in entry.present_bias["method"]
+    assert "| shown (p = " in model_card.to_markdown([entry], model="m", endpoint="e")
 
 
 def test_behaviour_effect_of_identical_or_missing_episodes():
