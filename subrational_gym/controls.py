@@ -231,6 +231,7 @@ def known_answers(n_episodes: int = 200, seed: int = 0,
             rows.append({"game": game, "control": control, "verdict": v.verdict,
                          "expected": expected, "as_expected": v.verdict == expected,
                          "statistic": v.statistic, "value": v.value,
+                         "identified": v.numbers["effect"]["identified"],
                          "interval": list(v.interval), "sesoi": v.sesoi,
                          "bottom_line": v.bottom_line, "reasons": v.reasons})
     return rows
@@ -242,8 +243,9 @@ def known_answers_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
              "| SESOI |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         lo, hi = r["interval"]
+        effect = (f"{r['value']:+.3g} [{lo:+.3g}, {hi:+.3g}]" if r.get("identified", True)
+                  else f"not identified [{lo:+.3g}, {hi:+.3g}]")
         lines.append(
             f"| {r['game']} | {r['control']} | {r['verdict']} | {r['expected']} | "
-            f"{'yes' if r['as_expected'] else '**NO**'} | {r['value']:+.3g} "
-            f"[{lo:+.3g}, {hi:+.3g}] | {r['sesoi']:g} |")
+            f"{'yes' if r['as_expected'] else '**NO**'} | {effect} | {r['sesoi']:g} |")
     return "\n".join(lines)

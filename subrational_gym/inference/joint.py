@@ -95,36 +95,51 @@ class _Profile:
                         -np.inf, out)
 
 
-def _profile(family: str, counts: ActionCounts, parameter: str, level: float,
-             seed: int) -> tuple[_Profile, dict[str, Any]]:
-    own = fit(family, counts, seed=seed)
-    if parameter not in own.bounds:
-        raise ParameterError(f"{parameter!r} is not a parameter of {family}; its parameters "
-                             f"are {list(own.bounds)}")
-    low, high = own.bounds[parameter]
-    lo, hi = own.ci[parameter]
-    width = max(hi - lo, 0.02 * (high - low))
-    dense = np.linspace(max(low, lo - width), min(high, hi + width), DENSE_POINTS)
-    grid = np.unique(np.concatenate([np.linspace(low, high, COARSE_POINTS), dense,
-                                     [own.params[parameter]]]))
-    # Walk out from the estimate both ways, each point started from its neighbour's
-    # optimum (and from the family's default point): a profile is smooth, so this finds
-    # what a fresh multi-start search would, at a fraction of the cost.
+def _walk(family: str, counts: ActionCounts, parameter: str, grid: np.ndarray,
+          start: dict[str, float], seed: int) -> np.ndarray:
+    """Profile log-likelihood at each grid value, walked out from ``start``.
+
+    Each point starts from its neighbour's optimum (and from the family's default point):
+    a profile is smooth, so this finds what a fresh multi-start search would, at a
+    fraction of the cost.
+    """
     ll = np.full(len(grid), -np.inf)
-    centre = int(np.argmin(np.abs(grid - own.params[parameter])))
+    centre = int(np.argmin(np.abs(grid - start[parameter])))
     for steps in (range(centre, len(grid)), range(centre, -1, -1)):
-        previous = own.params
+        previous = start
         for i in steps:
             point = fit(family, counts, fixed={parameter: float(grid[i])}, ci=False,
                         seed=seed, n_starts=0, start=previous)
             ll[i], previous = max(ll[i], point.loglik), point.params
-    # The free optimum bounds the profile from above everywhere.
-    ll = np.minimum(ll, own.loglik)
+    return ll
+
+
+def _profile(family: str, counts: ActionCounts, parameter: str, level: float,
+             seed: int) -> tuple[_Profile, dict[str, Any]]:
+    own = fit(family, counts, seed=seed, ci=False)
+    if parameter not in own.bounds:
+        raise ParameterError(f"{parameter!r} is not a parameter of {family}; its parameters "
+                             f"are {list(own.bounds)}")
+    low, high = own.bounds[parameter]
     crit = stats.chi2.ppf(level, 1) / 2
-    inside = grid[ll >= own.loglik - crit]
-    separate = {"estimate": own.params[parameter],
-                "interval": [float(inside.min()), float(inside.max())] if len(inside)
-                else list(own.ci[parameter]), "n_obs": own.n_obs}
+    coarse = np.unique(np.concatenate([np.linspace(low, high, COARSE_POINTS),
+                                       [own.params[parameter]]]))
+    ll = _walk(family, counts, parameter, coarse, own.params, seed)
+    # Refine where the profile is within reach of the interval (and one coarse step out).
+    near = np.flatnonzero(ll >= own.loglik - 4 * crit)
+    lo_i, hi_i = max(int(near.min()) - 1, 0), min(int(near.max()) + 1, len(coarse) - 1)
+    dense = np.linspace(coarse[lo_i], coarse[hi_i], DENSE_POINTS)
+    dense_ll = _walk(family, counts, parameter, dense, own.params, seed)
+    grid = np.concatenate([coarse, dense])
+    ll = np.concatenate([ll, dense_ll])
+    order = np.argsort(grid, kind="stable")
+    grid, ll = grid[order], ll[order]
+    grid, first = np.unique(grid, return_index=True)
+    ll = np.maximum.reduceat(ll, first)
+    top = float(ll.max())
+    inside = grid[ll >= top - crit]
+    separate = {"estimate": float(grid[int(np.argmax(ll))]),
+                "interval": [float(inside.min()), float(inside.max())], "n_obs": own.n_obs}
     return _Profile(grid, ll), separate
 
 
