@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,10 +33,17 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     rows = controls.known_answers(args.episodes, args.seed, args.games)
-    print(controls.known_answers_markdown(rows))
-    print(f"\n{sum(r['as_expected'] for r in rows)} of {len(rows)} as expected "
-          f"({time.perf_counter() - started:.0f} s)")
+    table = controls.known_answers_markdown(rows)
+    tally = (f"{sum(r['as_expected'] for r in rows)} of {len(rows)} as expected "
+             f"({time.perf_counter() - started:.0f} s)")
+    print(table)
+    print(f"\n{tally}")
+    command = "python -m benchmarks.known_answers " + " ".join(
+        sys.argv[1:] if argv is None else argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".md").write_text(
+        f"# Known answers ({args.episodes} episodes per persona, seed {args.seed})\n\n"
+        f"Printed by `{command}`.\n\n{table}\n\n{tally}\n")
     args.out.write_text(json.dumps({"episodes": args.episodes, "seed": args.seed, "rows": rows},
                                    indent=1))
     return rows

@@ -137,3 +137,21 @@ def test_behaviour_effect_of_identical_or_missing_episodes():
                             name="d", sesoi=0.1)
     assert not none.identified and none.verdict() == hypotheses.INCONCLUSIVE
     assert "not identified" in none.describe()
+
+
+def test_the_known_answers_command_as_a_user_runs_it(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "known.json"
+    done = subprocess.run([sys.executable, "-m", "benchmarks.known_answers", "--games",
+                           "ultimatum", "--out", str(out)], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "8 of 8 as expected" in done.stdout
+    rows = json.loads(out.read_text())["rows"]
+    assert {r["control"] for r in rows} == set(controls.EXPECTED["ultimatum"])
+    text = out.with_suffix(".md").read_text()
+    assert "Printed by `python -m benchmarks.known_answers --games ultimatum" in text
+    assert "| ultimatum | only the $0 tie broken | not reproduced | not reproduced | yes |" in text
