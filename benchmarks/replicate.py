@@ -316,8 +316,12 @@ def _source_verdict(study: Study, judged: Mapping[str, Any]) -> dict[str, Any]:
     verdict = top[0][0] if len(top) == 1 or top[0][1] > top[1][1] else hypotheses.INCONCLUSIVE
     agree = tally.get(verdict, 0)
     first = by_seed[min(by_seed)]
-    line = (f"{verdict} in {agree} of {len(judged)} seeds (each judged on its own sampled "
-            f"episodes; " + ", ".join(f"{k}: {n}" for k, n in tally.items()) + ")")
+    # The why: a seed that got the headline verdict (any seed, when none did).
+    example = next(((s, v) for s, v in sorted(by_seed.items()) if v.verdict == verdict),
+                   (min(by_seed), first))
+    line = (f"{verdict} in {agree} of {len(judged)} seeds, each judged on episodes sampled "
+            f"from its own policy (" + ", ".join(f"{k}: {n}" for k, n in tally.items())
+            + f"); seed {example[0]}: {example[1].bottom_line.split(': ', 1)[-1]}")
     numbers = _verdict_record(first, None)
     numbers["reasons"] = [line] + [f"seed {s}: {v.bottom_line}" for s, v in sorted(
         by_seed.items())]
@@ -997,7 +1001,8 @@ class Replication:
         stamp = finished.replace(":", "").replace("+0000", "Z")
         reporting.write_json(out / "runs" / f"replication_{stamp}.json", run)
         plots = reporting.replication_plots(self.records, out / "plots",
-                                            paper_learner=self.main_source, rl_gamma=RL_GAMMA)
+                                            paper_learner=self.main_source, rl_gamma=RL_GAMMA,
+                                            findings=summary["findings"])
         (out / "report.md").write_text(reporting.replication_report(
             summary, self.records, perf, plots, endpoint=endpoint,
             sources=self.budget.hypothesis_sources, paper_learner=self.main_source))

@@ -167,8 +167,14 @@ def _interval(stats: Mapping[str, Any] | None) -> str:
 
 
 def replication_plots(records: Mapping[str, Mapping[str, Any]], folder: Path, *,
-                      paper_learner: str, rl_gamma: float) -> dict[str, Path]:
-    """One behaviour plot per game variant: personas (LLM, learned), theory, RL, humans."""
+                      paper_learner: str, rl_gamma: float,
+                      findings: Sequence[Mapping[str, Any]] = ()) -> dict[str, Path]:
+    """One behaviour plot per game variant: personas (LLM, learned), theory, RL, humans.
+
+    Each plot of the variant a finding is judged on says the finding's verdict (for the
+    paper's learner and for the LLM's own demonstrations) in its title.
+    """
+    verdicts = {f["game"]: f for f in findings}
     paths = {}
     markers = ("s", "^", "v", "D")
 
@@ -208,6 +214,11 @@ def replication_plots(records: Mapping[str, Mapping[str, Any]], folder: Path, *,
             name = game if variant == "plain" else f"{game}_{variant}"
             title = study.title + ("" if variant == "plain"
                                    else f" ({variant.replace('_', '-')} variant)")
+            f = verdicts.get(game)
+            if f is not None and variant == study.hypothesis_variant:
+                expert = f["by_source"].get("llm_expert", {}).get("reproduced", "-")
+                title += (f"\nfinding {f['reproduced']} ({paper_learner}); "
+                          f"{expert} (LLM's own demonstrations)")
             paths[name] = plot_behaviour(game, curves, folder / f"{name}.png", styles=styles,
                                          title=title)
     return paths

@@ -174,24 +174,29 @@ def _without_zero_offer(counts: ActionCounts) -> ActionCounts:
                         np.where(keep[:, None], counts.counts, 0.0), counts.game)
 
 
-def _verdict(game: str, hypothesis: str, effect: Effect, conditions: bool,
+def _verdict(game: str, hypothesis: str, effect: Effect, failed: str | None,
              reasons: list[str], numbers: dict[str, Any], alike: str) -> Verdict:
-    verdict = effect.verdict(conditions)
+    """The verdict, with a bottom line that says what was measured and why it decided.
+
+    ``failed`` names the further condition that does not hold (None: all hold).
+    """
+    verdict = effect.verdict(failed is None)
     lo, hi = effect.interval
+    shown = f"{effect.name} {effect.value:+.3g} [{lo:+.3g}, {hi:+.3g}]"
     if verdict == NOT_REPRODUCED:
-        why = (f"the effect is reversed ({effect.value:+.3g}, interval [{lo:+.3g}, {hi:+.3g}])"
-               if hi < 0 else f"{alike}: the effect lies below the smallest effect of "
-               f"interest, within [{lo:+.3g}, {hi:+.3g}] against {effect.sesoi:g}")
+        kind = ("the effect is reversed" if hi < 0 else
+                "the personas differ, but by less than matters" if lo > 0 else alike)
+        why = f"{kind}: {shown}" + ("" if hi < 0 else
+                                    f", below the smallest effect of interest {effect.sesoi:g}")
     elif verdict == REPRODUCED:
-        why = f"effect {effect.value:+.3g} [{lo:+.3g}, {hi:+.3g}], above 0"
+        why = f"{shown}, above 0 (p = {effect.p_value:.2g})"
     elif not (effect.identified or effect.shown):
-        why = "the data do not bound the effect, so they cannot tell"
+        why = f"the data do not bound the {effect.name}, so they cannot tell"
     elif effect.shown:
-        why = (f"effect {effect.value:+.3g} [{lo:+.3g}, {hi:+.3g}] is shown, but a further "
-               f"condition fails")
+        why = f"{shown} is above 0, but {failed}"
     else:
-        why = (f"the interval [{lo:+.3g}, {hi:+.3g}] holds both no effect and the smallest "
-               f"effect of interest {effect.sesoi:g}")
+        why = (f"{shown} holds both no effect and the smallest effect of interest "
+               f"{effect.sesoi:g}: the data cannot tell")
     return Verdict(game=game, hypothesis=hypothesis, verdict=verdict, statistic=effect.name,
                    value=effect.value, interval=effect.interval, threshold=0.0,
                    sesoi=effect.sesoi, bottom_line=f"{verdict}: {why}.",
@@ -231,7 +236,9 @@ def ultimatum(fair: ActionCounts, income: ActionCounts) -> Verdict:
         "ultimatum",
         "The fairness-minded persona turns down unfair offers that the income persona takes, "
         "and money alone does not explain its choices.",
-        effect, test.rejects(LEVEL), reasons,
+        effect, None if test.rejects(LEVEL) else
+        f"the income maximiser is not rejected for the fairness persona on positive offers "
+        f"(p = {test.p_value:.2g})", reasons,
         {"fairness_positive_offers": _fit_summary(envy),
          "lr_income_maximiser_fairness": test.to_dict()},
         "the two personas answer unfair offers alike")
@@ -259,7 +266,7 @@ def marshmallow(by_age: Mapping[float, ActionCounts], *, seed: int = 0) -> Verdi
             else f"{a}: not identified" for a in ages),
     ]
     return _verdict(
-        "marshmallow", "Older children wait longer for the larger reward.", effect, True,
+        "marshmallow", "Older children wait longer for the larger reward.", effect, None,
         reasons, {"fits": {str(a): _fit_summary(fits[a]) for a in ages}},
         "the children of every age wait alike")
 
@@ -289,7 +296,7 @@ def double_or_nothing(cautious: ActionCounts, risk_seeking: ActionCounts) -> Ver
         + " (only its side of 1 is identified at even odds)" for p, f in fits.items()]
     return _verdict(
         "double_or_nothing", "The cautious persona gambles less than the risk-seeking one.",
-        effect, True, reasons, {p: _fit_summary(f) for p, f in fits.items()},
+        effect, None, reasons, {p: _fit_summary(f) for p, f in fits.items()},
         "the two personas gamble alike")
 
 
@@ -330,7 +337,9 @@ def procrastination(by_gpa_commit: Mapping[float, ActionCounts], *, seed: int = 
         "procrastination",
         "With a self-imposed deadline on offer, the lowest-GPA student is present-biased, "
         "and present bias falls as the GPA rises.",
-        effect, biased, reasons,
+        effect, None if biased else
+        f"the lowest-GPA student is not shown present-biased (exponential model with its own "
+        f"noise p = {test.p_value:.2g})", reasons,
         {"joint": joint.to_dict(), "exponential_lowest_gpa": _fit_summary(expo),
          "lr_lowest_gpa": test.to_dict()},
         "the students are equally present-biased")
