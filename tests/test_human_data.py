@@ -180,6 +180,17 @@ def test_score_record_is_json_ready():
     assert "skill" in str(score) and "best constant" in str(score)
 
 
+def test_fidelity_baselines_table():
+    from benchmarks import fidelity_baselines
+
+    result = fidelity_baselines.baselines(["ultimatum", "double_or_nothing"])
+    assert result["informative"] == {"ultimatum": True, "double_or_nothing": False}
+    rows = {(game, label): skill for game, label, _, skill in result["rows"]}
+    assert float(rows["ultimatum", "theory: Fehr-Schmidt population"]) > 0.4
+    assert float(rows["ultimatum", "uniform random"]) <= 0.0
+    assert rows["double_or_nothing", "uniform random"] == "not informative"
+
+
 # ------------------------------------------------------------- legacy scale
 def test_legacy_score_scale():
     fig = human_data.HumanFigure("ultimatum", "q", 0.4, 0.6, "s", "waited_full")
