@@ -333,27 +333,34 @@ def human_aggregates(n_per_offer: float = 100.0) -> dict[str, Any]:
                      "acceptance_at_20pct": 0.2, "acceptance_at_50pct": 0.5}[figure.key]
             points[share] = figure.low
     env = make_env(ULTIMATUM)
-    offers = [round(share * env.pie) for share in sorted(points)]
-    acceptance = np.array([points[s] for s in sorted(points)])
-    obs = np.stack([env.reset(options={"offer": x})[0] for x in offers])
-    counts = ActionCounts.from_choice_rates(
-        ULTIMATUM, obs, np.stack([1 - acceptance, acceptance], axis=1), n=n_per_offer)
-    table = compare(counts)
-    mixture = table["inequity_aversion_mixture"]
-    fitted = mixture.policy.action_distribution(obs)[:, 1]
-    tests = {general: table.lr_test("income_maximiser", general).to_dict()
-             for general in ("inequity_aversion", "inequity_aversion_mixture")}
-    return {
-        "source": "Henrich et al. strategy-method data (US students), CORE Econ unit 4.12",
-        "assumed_responders_per_offer": n_per_offer,
-        "offers": offers, "human_acceptance": acceptance.tolist(),
-        "mixture_acceptance": fitted.tolist(),
-        "max_abs_error": float(np.max(np.abs(fitted - acceptance))),
-        "within_0_05": bool(np.max(np.abs(fitted - acceptance)) <= 0.05),
-        "lr_tests_income_maximiser": tests,
-        "income_maximiser_rejected": all(t["p_value"] < 0.05 for t in tests.values()),
-        "comparison": table.to_dict(),
-    }
+
+    def analyse(shares: Sequence[float]) -> dict[str, Any]:
+        offers = [round(share * env.pie) for share in shares]
+        acceptance = np.array([points[s] for s in shares])
+        obs = np.stack([env.reset(options={"offer": x})[0] for x in offers])
+        counts = ActionCounts.from_choice_rates(
+            ULTIMATUM, obs, np.stack([1 - acceptance, acceptance], axis=1), n=n_per_offer)
+        table = compare(counts)
+        fitted = table["inequity_aversion_mixture"].policy.action_distribution(obs)[:, 1]
+        tests = {general: table.lr_test("income_maximiser", general).to_dict()
+                 for general in ("inequity_aversion", "inequity_aversion_mixture")}
+        return {
+            "offers": offers, "human_acceptance": acceptance.tolist(),
+            "mixture_acceptance": fitted.tolist(),
+            "max_abs_error": float(np.max(np.abs(fitted - acceptance))),
+            "within_0_05": bool(np.max(np.abs(fitted - acceptance)) <= 0.05),
+            "lr_tests_income_maximiser": tests,
+            "income_maximiser_rejected": all(t["p_value"] < 0.05 for t in tests.values()),
+            "best_family_by_bic": table.best.family, "delta_bic": table.delta_bic,
+            "comparison": table.to_dict(),
+        }
+
+    out = {"source": "Henrich et al. strategy-method data (US students), CORE Econ unit 4.12",
+           "assumed_responders_per_offer": n_per_offer, **analyse(sorted(points))}
+    # Rejecting $0 is what any envy at all does (a tie for the income maximiser): the
+    # same analysis on the positive offers only says what remains without it.
+    out["without_zero_offer"] = analyse([x for x in sorted(points) if x > 0])
+    return out
 
 
 def speed(n_episodes: int, settings: Sequence[dict[str, Any]] = SETTINGS) -> dict[str, Any]:
@@ -587,6 +594,12 @@ def report(result: dict[str, Any]) -> str:
               f"{h['income_maximiser_rejected']} (p = " + ", ".join(
                   f"{k}: {v['p_value']:.2g}" for k, v in h["lr_tests_income_maximiser"].items())
               + ")"]
+    w = h.get("without_zero_offer")
+    if w:
+        lines += ["", f"Without the $0 offer (offers {w['offers']}): income maximiser rejected: "
+                  f"{w['income_maximiser_rejected']} (p = " + ", ".join(
+                      f"{k}: {v['p_value']:.2g}" for k, v in w["lr_tests_income_maximiser"]
+                      .items()) + f"); best family by BIC: {w['best_family_by_bic']}"]
     lines += ["", "## Speed (one data set, seconds)", "", "| game | per family | comparison |",
               "|---|---|---|"]
     for game, s in result["speed"].items():
