@@ -74,7 +74,7 @@ __all__ = [
     "US_STUDENTS", "AcrossExtractor", "BestConstant", "Extractor", "FigureFit",
     "FigureScore", "GameScore", "HumanFigure", "best_constant", "chance_summary",
     "constant_table", "figures_for", "game_fidelity", "game_score", "overall_fidelity",
-    "overall_over_seeds", "pool_summaries", "score_figures",
+    "overall_over_seeds", "pool_summaries", "score_figures", "score_summaries",
 ]
 
 Summary = Mapping[str, Any]
@@ -421,8 +421,36 @@ def game_score(game: str, policies: Mapping[str | None, Any], *,
     (True, 0.505, 0.43)
     >>> game_score("double_or_nothing", {None: constant_table("double_or_nothing", 0.3)}).skill
     """
+    return score_summaries(game, _summaries(game, policies), figures=figures)
+
+
+def score_summaries(game: str, summaries: Mapping[str | None, Summary], *,
+                    figures: Sequence[HumanFigure] | None = None) -> GameScore:
+    """:func:`game_score` from behaviour summaries instead of policies.
+
+    For callers that keep :func:`~subrational_gym.evaluation.behaviour_summary` results
+    rather than policies (the replication's records). The summaries must come from the
+    env :func:`game_score` uses (``FIGURE_ENV_KWARGS``: the plain game).
+
+    Args:
+        game: The game.
+        summaries: ``{persona name or None: behaviour summary}``, matched to figures as
+            in :func:`game_score`.
+        figures: The figures to score (default: the game's scored figures).
+
+    Raises:
+        ParameterError: for an unknown game or persona.
+
+    >>> s = score_summaries("ultimatum", {None: chance_summary("ultimatum")})
+    >>> round(s.skill, 3) == round(s.uniform_skill, 3)
+    True
+    """
     study = _study(game)
-    summaries = _summaries(game, policies)
+    unknown = [k for k in summaries if k is not None and k not in study.persona_names]
+    if unknown:
+        raise ParameterError(
+            f"{game} has no persona {unknown[0]!r}; expected None (the population) or one "
+            f"of {list(study.persona_names)}")
     figures = tuple(figures) if figures is not None else tuple(
         f for f in figures_for(game) if f.scored)
     wrong = [f for f in figures if f.game != game]

@@ -156,6 +156,17 @@ def test_a_gpa_gradient_is_what_a_constant_cannot_show():
     assert -0.25 < corr.value < -0.1 and score.skill == pytest.approx(1.0)
 
 
+def test_score_summaries_equals_game_score():
+    env = subrational_gym.make_env("marshmallow")
+    pols = {"child-3": policies.beta_delta(env, beta=0.5, temperature=0.3),
+            "child-4": policies.beta_delta(env, beta=0.9, temperature=0.3)}
+    summaries = {k: behaviour_summary(env, v) for k, v in pols.items()}
+    assert human_data.score_summaries("marshmallow", summaries) == human_data.game_score(
+        "marshmallow", pols)
+    with pytest.raises(ParameterError, match="no persona 'fairness'"):
+        human_data.score_summaries("marshmallow", {"fairness": summaries["child-3"]})
+
+
 def test_game_score_errors():
     with pytest.raises(ParameterError, match=r"no persona 'child-9'.*child-2"):
         human_data.game_score("marshmallow", {"child-9": human_data.constant_table(
