@@ -224,6 +224,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                              "that a screened-out case would not be rejected); 0: never")
     parser.add_argument("--tiny", action="store_true",
                         help="smoke test: 2 seeds, 200 episodes, one setting per game")
+    parser.add_argument("--aggregates-only", action="store_true",
+                        help="only the human aggregates (US students' acceptance curve, with "
+                             "and without the $0 offer); prints them and writes nothing")
     return parser.parse_args(argv)
 
 
@@ -646,6 +649,15 @@ def _build_result(args: argparse.Namespace, argv: Sequence[str] | None,
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
+    if args.aggregates_only:
+        h = human_aggregates()
+        for label, a in (("with the $0 offer", h), ("without it", h["without_zero_offer"])):
+            print(f"{label}: offers {a['offers']}, human {a['human_acceptance']}, mixture "
+                  f"max error {a['max_abs_error']:.3f}; income maximiser p = " + ", ".join(
+                      f"{k}: {v['p_value']:.2g}" for k, v in a["lr_tests_income_maximiser"]
+                      .items()) + f"; best by BIC {a['best_family_by_bic']} (dBIC "
+                  + ", ".join(f"{k} {v:.1f}" for k, v in a["delta_bic"].items()) + ")")
+        return h
     settings = SETTINGS
     if args.tiny:
         args.seeds, args.episodes = min(args.seeds, 2), min(args.episodes, 200)
