@@ -747,11 +747,11 @@ class Replication:
         expert_summary = self.records[game][variant]["personas"][persona].get("expert")
         if variant != "plain" or expert_summary is None:
             return human
+        # Only the figures of this persona: population figures are scored on all the
+        # personas pooled, in the fidelity section, not on one favourable persona.
         named = {persona: expert_summary}
-        if persona == STUDIES[game].default_persona:
-            named[None] = expert_summary
         for s in human_data.score_figures(game, named, self._chance(game)):
-            if s.figure.persona == persona or s.figure.persona is None:
+            if s.figure.persona == persona:
                 human.append({"quantity": s.figure.quantity,
                               "human": [s.figure.low, s.figure.high], "value": s.value,
                               "chance": s.chance, "score": s.score, "source": s.figure.source})
@@ -778,55 +778,49 @@ class Replication:
         return out
 
     def fidelity(self) -> dict[str, Any]:
-        """Human-fidelity score per game and overall for every policy family.
+        """Human-fidelity skill per game and overall for every policy family.
 
-        Every family is scored on the same figures: a policy that stands for everyone
-        (theory, RL, chance) is given under every persona of the game. Learners are also
-        scored seed by seed, for intervals over seeds.
+        The skill is ``1 - D/D*`` against the best state- and persona-blind constant
+        policy for the same figures (:func:`subrational_gym.human_data.score_summaries`):
+        every constant scores <= 0, a game a constant matches is not informative (None).
+        The LLM and the learners are scored persona by persona (population figures on
+        all their personas pooled); a policy that stands for everyone (theory, RL,
+        chance) is the population itself. Learners are also scored seed by seed.
         """
         per_game: dict[str, dict[str, Any]] = {}
         by_seed: dict[str, dict[int, dict[str, float]]] = {}
         for study in self.studies:
             game = study.game
-            rec = self.records[game]["plain"]
-            personas = list(rec["personas"])
-            chance = self._chance(game)
-
-            def everyone(summary: Mapping[str, Any], personas: list[str] = personas
-                         ) -> dict[str | None, Mapping[str, Any]]:
-                return {None: summary, **{p: summary for p in personas}}
-
+            base = self.records[game]["plain"]["baselines"]
             sources: dict[str, dict[str | None, Mapping[str, Any]]] = {}
             for source in ("llm_expert", *IMITATION):
                 found = self._summaries(game, "plain", source)
                 if found:
-                    sources[source] = {**found, None: found.get(study.default_persona)}
-            base = rec["baselines"]
-            sources[f"value_iteration(gamma={RL_GAMMA})"] = everyone(
-                base["value_iteration"][f"{RL_GAMMA:g}"])
+                    sources[source] = dict(found)
+            sources[f"value_iteration(gamma={RL_GAMMA})"] = {
+                None: base["value_iteration"][f"{RL_GAMMA:g}"]}
             for alg in RL:
                 if alg in base:
-                    sources[alg] = everyone(base[alg]["summary"])
-            sources["chance: uniform random"] = everyone(chance)
+                    sources[alg] = {None: base[alg]["summary"]}
+            sources["chance: uniform random"] = {None: self._chance(game)}
             for name, summary in base["references"].items():
-                sources[f"theory: {name}"] = everyone(summary)
+                sources[f"theory: {name}"] = {None: summary}
             per_game[game] = {}
             for source, summaries in sources.items():
-                summaries = {k: v for k, v in summaries.items() if v is not None}
-                scores = human_data.score_figures(game, summaries, chance)
-                per_game[game][source] = {
-                    "score": human_data.game_fidelity(scores),
-                    "figures": [{"quantity": s.figure.quantity, "human": [s.figure.low,
-                                 s.figure.high], "policy": s.value, "chance": s.chance,
-                                 "score": s.score, "scored": s.figure.scored,
-                                 "population": s.figure.population,
-                                 "source": s.figure.source} for s in scores]}
+                score = human_data.score_summaries(game, summaries)
+                per_game[game][source] = {"score": score.skill, **score.to_dict()}
+            reference = next(iter(per_game[game].values()))
+            if reference["informative"]:
+                # The trivial baseline itself, by definition 0: shown beside the others.
+                per_game[game]["trivial: best constant"] = {
+                    "score": 0.0, "distance": reference["best_constant_distance"],
+                    "best_constant_p": reference["best_constant_p"]}
             for source in IMITATION:
                 for seed, summaries in self._per_seed(study, source).items():
-                    score = human_data.game_fidelity(
-                        human_data.score_figures(game, summaries, chance))
-                    if score is not None:
-                        by_seed.setdefault(source, {}).setdefault(seed, {})[game] = score
+                    skill = human_data.score_summaries(
+                        game, {k: v for k, v in summaries.items() if k is not None}).skill
+                    if skill is not None:
+                        by_seed.setdefault(source, {}).setdefault(seed, {})[game] = skill
         families = sorted({s for g in per_game.values() for s in g
                            if not s.startswith("theory:")})
         overall = {f: human_data.overall_fidelity(
@@ -846,8 +840,9 @@ class Replication:
                 "overall": overall, "overall_over_seeds": overall_over_seeds,
                 "per_game_by_seed": {f: {str(s): g for s, g in d.items()}
                                      for f, d in by_seed.items() if f in IMITATION},
-                "details": per_game, "scale": human_data.SCALE,
-                "populations": {g: human_data.SCORED_POPULATION[g] for g in per_game}}
+                "details": per_game, "scale": human_data.SKILL_DEFINITION
+                + " Overall: the mean skill over the informative games.",
+                "populations": {g: human_data.SCORED_POPULATIONS[g] for g in per_game}}
 
     # --------------------------------------------------------------- performance
     def _cold_default_personas(self) -> dict[str, Any] | None:

@@ -56,7 +56,9 @@ def _human_overlay(ax: Any, game: str, xs: Sequence[float]) -> None:
                         label=once("human: 4-year-olds waiting the full time"))
         elif fig.key == "gamble_first_round":
             ax.errorbar([1], [mid], yerr=[[half]], fmt="k*", ms=11, capsize=4,
-                        label=once("human: fair gamble taken (gains)"))
+                        mfc="black" if fig.scored else "white",
+                        label=once(f"human: {fig.population} (scored)" if fig.scored
+                                   else f"human: {fig.population} (context, hollow)"))
         elif fig.key == "start_late":
             # 80-95% procrastinate: 5-20% have started by the end of the first half.
             low, high = 1 - fig.high, 1 - fig.low
@@ -113,7 +115,7 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     def cell(v: Any) -> str:
         if isinstance(v, float):
             return f"{v:.3f}"
-        return "" if v is None else str(v)
+        return "-" if v is None else str(v)
 
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
@@ -386,12 +388,15 @@ def replication_report(
     lines += [markdown_table(["game", "quantity", "human value", "compared persona",
                               "population", "in the score", "source"], rows), ""]
     fidelity = summary["fidelity"]
-    lines += ["## Human fidelity", "", fidelity["scale"], "",
-              "Scores of the policy each family learned or played (learners: the seed-mean "
-              "policy); the last column gives the overall score over seeds: interquartile "
-              "mean [95% bootstrap CI], the worst seed, and the number of seeds (a family "
-              "with one run, such as the LLM's own tabulation or a closed-form policy, "
-              "has no interval).", ""]
+    lines += ["## Human fidelity (skill against the best constant policy)", "",
+              fidelity["scale"], "",
+              "Skill of the policy each family learned or played (learners: the seed-mean "
+              "policy), beside the trivial baseline (the best constant, 0 by definition) "
+              "and chance; `-` marks a game whose figures a constant matches (not "
+              "informative). The last column gives the overall skill over seeds: "
+              "interquartile mean [95% bootstrap CI], the worst seed, and the number of "
+              "seeds (a family with one run, such as the LLM's own tabulation or a "
+              "closed-form policy, has no interval).", ""]
     fams = sorted({s for g in fidelity["per_game"].values() for s in g})
     over = fidelity.get("overall_over_seeds", {})
     rows = [[fam, *(fidelity["per_game"][g].get(fam) for g in games),
@@ -459,9 +464,10 @@ def terminal_summary(summary: Mapping[str, Any], perf: Mapping[str, Any] | None,
                      f["by_source"].get("llm_expert", {}).get("reproduced", "-"),
                      fid.get("llm_expert"), fid.get(paper_learner)])
     lines.append(text_table(["game", f"verdict ({paper_learner})", "verdict (LLM)",
-                             "human fidelity: LLM", "human fidelity: learned"], rows))
+                             "fidelity skill: LLM", "fidelity skill: learned"], rows))
     over = summary["fidelity"].get("overall_over_seeds", {})
-    lines.append("overall human fidelity (0 = chance, 1 = the human figures):")
+    lines.append("human-fidelity skill, mean over informative games (1 = the human figures, "
+                 "<= 0 = no better than the best constant policy):")
     lines += [f"  {k}: {v:.3f}" + (f"; over seeds {_interval(over[k])}"
                                     if over.get(k, {}).get("n", 1) > 1 else "")
               for k, v in summary["fidelity"]["overall"].items() if v is not None]

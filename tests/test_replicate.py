@@ -56,12 +56,19 @@ def test_replication_tiny_budget_writes_stable_results(tmp_path, monkeypatch):
         assert entry["best_family"] and set(entry["ci"]) <= set(entry["params"])
     assert "# Behavioural model card" in (out / "model_card.md").read_text()
     assert set(on_disk["fidelity"]["per_game"]) == set(replicate.GAMES)
-    assert 0.0 <= on_disk["fidelity"]["overall"]["llm_expert"] <= 1.0
-    assert on_disk["fidelity"]["overall"]["chance: uniform random"] == 0.0
+    # Human fidelity is a skill against the best constant policy: the constant itself
+    # scores 0, chance and every other constant <= 0, a perfect policy 1; double or
+    # nothing's figure a constant matches exactly, so it is not informative there.
+    overall = on_disk["fidelity"]["overall"]
+    assert overall["llm_expert"] <= 1.0 and overall["trivial: best constant"] == 0.0
+    assert overall["chance: uniform random"] <= 0.0
+    per_game = on_disk["fidelity"]["per_game"]
+    assert per_game["double_or_nothing"]["llm_expert"] is None
+    assert "trivial: best constant" not in per_game["double_or_nothing"]
     # One seed at the tiny budget: the interval collapses to the seed's own score.
     over = on_disk["fidelity"]["overall_over_seeds"]
     assert over["bc"]["n"] == 1 and over["bc"]["ci_low"] == over["bc"]["worst"]
-    assert over["chance: uniform random"]["iqm"] == 0.0
+    assert over["chance: uniform random"]["iqm"] <= 0.0
     assert not (out / "perf.json").exists()
     for game in replicate.GAMES:
         assert (out / "plots" / f"{game}.png").stat().st_size > 10_000
