@@ -88,11 +88,15 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
                for r in rows)
     print(f"\n{held} of {len(rows)} (scenario, game) rows as due for the expert and every "
           f"learner seed ({time.perf_counter() - started:.0f} s, budget {args.budget})")
+    command = "python -m benchmarks.planted_scenarios " + " ".join(
+        sys.argv[1:] if argv is None else argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"budget": args.budget, "rows": rows,
-                                    "command": "python -m benchmarks.planted_scenarios "
-                                               + " ".join(sys.argv[1:] if argv is None
-                                                          else argv)}, indent=1))
+                                    "command": command}, indent=1))
+    args.out.with_suffix(".md").write_text(
+        f"# The replication against planted scenarios (budget {args.budget})\n\n"
+        f"Printed by `{command}`.\n\n{table}\n\n{held} of {len(rows)} rows as due "
+        f"({time.perf_counter() - started:.0f} s)\n")
     return rows
 
 
