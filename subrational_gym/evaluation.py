@@ -116,7 +116,11 @@ def behaviour_summary(game: SubrationalEnv, policy: Any) -> dict[str, Any]:
       time, of giving in half-way (after waiting at least one minute), and the expected
       minutes waited.
     - double_or_nothing: probability of gambling in each round (given the round is
-      reached), of reaching it, and the expected winnings taken home.
+      reached), of reaching it, and the expected winnings taken home; in the odds
+      variant the per-round figures pool the probabilities (weighted by how often each
+      round is reached at each), and ``win_probabilities``,
+      ``gamble_probability_by_odds`` and ``reach_probability_by_odds`` (keyed by the
+      probability, e.g. ``"0.3"``) give them at each win probability.
     - procrastination: distribution of the day writing starts and the day it finishes
       (``None`` for never), their means over students who do, and the probability of
       committing in the self-imposed-deadline variant; ``expected_start_day`` and
@@ -177,12 +181,35 @@ def _marshmallow(game: Any, model: TabularModel, probs: np.ndarray, occ: np.ndar
 def _double_or_nothing(game: Any, model: TabularModel, probs: np.ndarray, occ: np.ndarray,
                        meanings: list[Any]) -> dict[str, Any]:
     r = game.max_rounds
-    reach = np.zeros(r)
-    gamble = np.zeros(r)
-    for s, m in enumerate(meanings):
-        if m.status == "playing":
-            reach[m.t] = occ[s]
-            gamble[m.t] = probs[s, 1]
+    odds = getattr(game, "win_probabilities", None)
+    by_odds: dict[str, Any] = {}
+    if odds is None:
+        reach = np.zeros(r)
+        gamble = np.zeros(r)
+        for s, m in enumerate(meanings):
+            if m.status == "playing":
+                reach[m.t] = occ[s]
+                gamble[m.t] = probs[s, 1]
+    else:
+        index = {p: i for i, p in enumerate(odds)}
+        reach_at = np.zeros((len(odds), r))
+        gamble_at = np.zeros((len(odds), r))
+        for s, m in enumerate(meanings):
+            if m.status == "playing":
+                reach_at[index[m.win_probability], m.t] = occ[s]
+                gamble_at[index[m.win_probability], m.t] = probs[s, 1]
+        reach = reach_at.sum(axis=0)
+        # Pooled over the probabilities as they are met; a round never reached averages
+        # them equally.
+        gamble = np.where(reach > 0, (reach_at * gamble_at).sum(axis=0)
+                          / np.where(reach > 0, reach, 1.0), gamble_at.mean(axis=0))
+        by_odds = {
+            "win_probabilities": list(odds),
+            "gamble_probability_by_odds": {f"{p:g}": gamble_at[i].tolist()
+                                           for i, p in enumerate(odds)},
+            "reach_probability_by_odds": {f"{p:g}": reach_at[i].tolist()
+                                          for i, p in enumerate(odds)},
+        }
     winnings: dict[float, float] = {}
     for s, m in enumerate(meanings):
         if m.t == model.horizon:
@@ -198,6 +225,7 @@ def _double_or_nothing(game: Any, model: TabularModel, probs: np.ndarray, occ: n
         "expected_rounds_gambled": float(reach @ gamble),
         "expected_winnings": float(sum(k * v for k, v in winnings.items())),
         "winnings_distribution": {f"{k:g}": v for k, v in sorted(winnings.items())},
+        **by_odds,
     }
 
 

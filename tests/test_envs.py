@@ -19,6 +19,7 @@ VARIANTS = [(env_id, {}) for env_id in ENV_IDS] + [
     ("Subrational/Procrastination-v0", {"self_imposed_deadline": True}),
     ("Subrational/Marshmallow-v0", {"reliability": 0.5, "wait_minutes": 4}),
     ("Subrational/DoubleOrNothing-v0", {"win_probability": 0.3, "max_rounds": 3}),
+    ("Subrational/DoubleOrNothing-v0", {"win_probabilities": (0.3, 0.4, 0.5, 0.6, 0.7)}),
     ("Subrational/Ultimatum-v0", {"pie": 4, "offer_distribution": [0.1, 0.2, 0.3, 0.2, 0.2]}),
 ]
 IDS = [f"{e.split('/')[1]}{'-' + '-'.join(k) if k else ''}" for e, k in VARIANTS]
