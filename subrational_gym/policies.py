@@ -322,10 +322,15 @@ def prospect_weight(p: float | np.ndarray, gamma: float) -> float | np.ndarray:
     return float(w) if w.ndim == 0 else w
 
 
+#: Reference points of the prospect-theory gambler: what an outcome is a gain or a loss
+#: relative to.
+PROSPECT_REFERENCES = ("current", "stake", "zero")
+
+
 def prospect_theory_values(
     winnings: np.ndarray | float,
     rounds_left: np.ndarray | int,
-    win_probability: float,
+    win_probability: np.ndarray | float,
     *,
     alpha: float,
     beta: float,
@@ -334,18 +339,45 @@ def prospect_theory_values(
     delta: float,
     reference: str = "current",
     planning: str = "myopic",
+    stake: np.ndarray | float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Prospect-theory values of stopping and of gambling on, vectorised over states.
 
     See :func:`prospect_theory_gambler` for the meaning of the parameters; ``winnings``
-    is the money in hand and ``rounds_left`` the rounds that remain, this one included.
+    is the money in hand, ``rounds_left`` the rounds that remain, this one included,
+    and ``win_probability`` the chance that a gamble doubles, one for all states or
+    one per state (the odds variant of the game draws one per episode). ``stake`` is
+    the game's initial stake, the reference point of ``reference="stake"`` (required
+    there, unused otherwise).
 
     Returns:
-        ``(stop, gamble)`` arrays of the shape of ``winnings``.
+        ``(stop, gamble)`` arrays of the broadcast shape of ``winnings`` and
+        ``win_probability``.
+
+    >>> stop, gamble = prospect_theory_values(
+    ...     [10.0, 10.0], 1, [0.5, 0.7], alpha=1.0, beta=1.0, loss_aversion=1.0, gamma=1.0,
+    ...     delta=1.0)
+    >>> stop.tolist(), np.round(gamble, 6).tolist()
+    ([0.0, 0.0], [0.0, 4.0])
     """
+    if reference not in PROSPECT_REFERENCES:
+        raise ParameterError(
+            f"reference must be one of {PROSPECT_REFERENCES}, got {reference!r}"
+        )
+    if reference == "stake" and stake is None:
+        raise ParameterError(
+            "reference='stake' measures gains and losses from the initial stake; pass "
+            "stake=<the game's initial_stake>"
+        )
     w = np.asarray(winnings, dtype=np.float64)
+    if np.ndim(win_probability) == 0:
+        # One probability (the plain game): a float, as it always was, so that the
+        # plain game's values stay the same to the last bit (a numpy power can differ
+        # from Python's in the last place, and fits on ridges follow such differences).
+        p: Any = float(win_probability)  # type: ignore[arg-type]
+    else:
+        w, p = np.broadcast_arrays(w, np.asarray(win_probability, dtype=np.float64))
     left = np.broadcast_to(np.asarray(rounds_left), w.shape)
-    p = win_probability
     horizon = 1 if planning == "myopic" else int(left.max(initial=1))
     best = np.full(w.shape, -np.inf)
     for k in range(1, horizon + 1):
@@ -353,10 +385,21 @@ def prospect_theory_values(
         if reference == "current":
             value = (win * (w * (2.0**k - 1.0)) ** alpha
                      - prospect_weight(1.0 - p**k, delta) * loss_aversion * w**beta)
+        elif reference == "stake":
+            # Winning leaves 2^k w - stake above the reference (a gain, as w >= stake);
+            # losing everything is a loss of the stake only: the rest was house money.
+            value = (win * (w * 2.0**k - stake) ** alpha
+                     - prospect_weight(1.0 - p**k, delta) * loss_aversion
+                     * np.asarray(stake, dtype=np.float64) ** beta)
         else:
             value = win * (w * 2.0**k) ** alpha
         best = np.where(left >= k, np.maximum(best, value), best)
-    stop = np.zeros(w.shape) if reference == "current" else w**alpha
+    if reference == "current":
+        stop = np.zeros(w.shape)
+    elif reference == "stake":
+        stop = (w - stake) ** alpha
+    else:
+        stop = w**alpha
     return stop, best
 
 
@@ -388,14 +431,22 @@ def prospect_theory_gambler(
     Barberis 2012): probability weighting then makes long-shot plans attractive (a
     lottery-ticket effect), so it may gamble early and stop later. With ``reference="current"`` each
     plan is framed as a gain or loss relative to the winnings in hand (narrow
-    framing: stopping is worth 0); with ``reference="zero"`` all winnings are gains
-    relative to having nothing (the house-money framing of Thaler and Johnson 1990).
+    framing: stopping is worth 0); with ``reference="stake"`` relative to the initial
+    stake: what was won above it is house money (Thaler and Johnson 1990), so stopping
+    is a gain of ``winnings - stake`` and losing everything a loss of the stake only (in
+    round 1 it is the same as ``"current"``); with ``reference="zero"`` all winnings are
+    gains relative to having nothing, losing everything is no loss, and loss aversion
+    plays no part.
+
+    In the odds variant of the game (``win_probabilities=...``) each state is judged at
+    its own episode's win probability.
     """
     game = _resolve(env, env_kwargs)
     _require_game(game, "double_or_nothing", "prospect_theory_gambler")
-    if reference not in ("current", "zero"):
+    if reference not in PROSPECT_REFERENCES:
         raise ParameterError(
-            f"reference must be 'current' or 'zero', got {reference!r}"
+            f"reference must be one of {PROSPECT_REFERENCES}, got {reference!r}; 'current' "
+            f"(the winnings in hand), 'stake' (the initial stake) or 'zero' (nothing)"
         )
     alpha = check_real("alpha", alpha, low=0.0, low_inclusive=False, high=1.0)
     beta = check_real("beta", beta, low=0.0, low_inclusive=False, high=1.0)
@@ -404,13 +455,13 @@ def prospect_theory_gambler(
     delta = check_real("delta", delta, low=0.28, high=1.0)
     if planning not in ("myopic", "naive"):
         raise ParameterError(f"planning must be 'myopic' or 'naive', got {planning!r}")
-    p = game.win_probability
 
     def utility(state: Any) -> tuple[float, float]:
         left = 1 if planning == "myopic" else game.max_rounds - state.t
         stop, gamble = prospect_theory_values(
-            state.winnings, left, p, alpha=alpha, beta=beta, loss_aversion=loss_aversion,
-            gamma=gamma, delta=delta, reference=reference, planning=planning)
+            state.winnings, left, game.state_win_probability(state), alpha=alpha, beta=beta,
+            loss_aversion=loss_aversion, gamma=gamma, delta=delta, reference=reference,
+            planning=planning, stake=game.initial_stake)
         return (float(stop), float(gamble))
 
     return _from_utilities(

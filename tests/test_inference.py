@@ -149,11 +149,24 @@ REFERENCE_CASES = [
      lambda env: policies.prospect_theory_gambler(env, alpha=0.8, beta=0.8, loss_aversion=1.5,
                                                   gamma=0.7, delta=0.7, planning="naive",
                                                   temperature=2.0)),
+    ("prospect_theory", DON, {"win_probabilities": (0.2, 0.5, 0.8)},
+     {"curvature": 0.8, "loss_aversion": 2.0, "weighting": 0.7, "temperature": 2.0},
+     lambda env: policies.prospect_theory_gambler(env, alpha=0.8, beta=0.8, loss_aversion=2.0,
+                                                  gamma=0.7, delta=0.7, temperature=2.0)),
+    ("prospect_theory_house_money", DON, {"win_probabilities": (0.2, 0.5, 0.8)},
+     {"curvature": 0.8, "loss_aversion": 2.0, "weighting": 0.7, "temperature": 2.0},
+     lambda env: policies.prospect_theory_gambler(env, alpha=0.8, beta=0.8, loss_aversion=2.0,
+                                                  gamma=0.7, delta=0.7, reference="stake",
+                                                  temperature=2.0)),
 ]
 
 
+REFERENCE_IDS = [c[0] + ("-odds" if "win_probabilities" in c[2] else "")
+                 for c in REFERENCE_CASES]
+
+
 @pytest.mark.parametrize(("family", "env_id", "kwargs", "params", "reference"), REFERENCE_CASES,
-                         ids=[c[0] for c in REFERENCE_CASES])
+                         ids=REFERENCE_IDS)
 def test_families_are_the_reference_policies(family, env_id, kwargs, params, reference):
     env = make_env(env_id, **kwargs)
     policy = reference(env)
@@ -183,7 +196,7 @@ def test_every_game_has_its_families_and_nestings_exist():
 
 # ------------------------------------------------------------------ fits
 @pytest.mark.parametrize(("family", "env_id", "kwargs", "params", "reference"), REFERENCE_CASES,
-                         ids=[c[0] for c in REFERENCE_CASES])
+                         ids=REFERENCE_IDS)
 def test_expected_counts_are_fitted_exactly(family, env_id, kwargs, params, reference):
     """On noise-free (expected) counts the maximum is the truth's behaviour."""
     policy = reference(make_env(env_id, **kwargs))

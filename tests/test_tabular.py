@@ -50,6 +50,7 @@ VARIANTS = [
     (MARSH, {"reliability": 0.5, "wait_minutes": 4}),
     (DON, {}),
     (DON, {"win_probability": 0.3, "max_rounds": 3}),
+    (DON, {"win_probabilities": (0.3, 0.4, 0.5, 0.6, 0.7)}),
     (PROC, {}),
     (PROC, COMMIT),
     (PROC, {"deadline_days": 10, "work_days_needed": 3, "self_imposed_deadline": True,

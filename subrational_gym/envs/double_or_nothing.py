@@ -13,7 +13,6 @@ from subrational_gym._validation import check_int, check_real
 from subrational_gym.core import Outcome, SubrationalEnv
 from subrational_gym.errors import ParameterError, UnknownObservationError
 
-
 #: Win probabilities of an odds variant that identifies loss aversion, probability
 #: weighting, curvature and temperature of prospect theory from 500 episodes: odds that
 #: reach the extremes, where the weighting function bends (between 0.3 and 0.7 it is
