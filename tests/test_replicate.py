@@ -149,3 +149,23 @@ def test_replication_stopped_by_max_calls_resumes_without_repeating(tmp_path, ca
     assert usage["estimate"]["calls"] == 34 and usage["estimate"]["cached_calls"] == 5
     report = (tmp_path / "out" / "report.md").read_text()
     assert "## Model use" in report and "| ultimatum | 22 | 0.77 | 0 | 0.800 / 0.800" in report
+
+
+@pytest.mark.slow
+def test_planted_scenarios_command_as_a_user_runs_it(tmp_path):
+    """The scenario benchmark end to end in a subprocess (tiny budget, one game): it
+    starts its own planted server, runs the replication and writes its table."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "planted.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.planted_scenarios", "--budget", "tiny", "--games",
+         "ultimatum", "--scenarios", "reversed", "--workers", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["scenario"], r["game"], r["due"]) for r in rows] == [
+        ("reversed", "ultimatum", "not reproduced")]
+    assert rows[0]["expert"] in ("reproduced", "not reproduced", "inconclusive")
+    assert "| reversed | ultimatum | not reproduced |" in out.with_suffix(".md").read_text()
