@@ -285,8 +285,11 @@ def test_fits_reproduce_the_dense_models_fits():
         for family, stored in STORED["fits"][name].items():
             result = fit(family, counts, ci=False)
             assert result.loglik == pytest.approx(stored["loglik"], rel=1e-12, abs=1e-9)
+            # The log-likelihoods agree to 1e-12; a parameter along a flat direction is
+            # pinned only to the optimiser's tolerance (1.04e-7 apart for the unreliable
+            # child's temperature on this machine at the landed commit aa9acce).
             for k, v in stored["params"].items():
-                assert result.params[k] == pytest.approx(v, abs=1e-7), (name, family, k)
+                assert result.params[k] == pytest.approx(v, abs=1e-6), (name, family, k)
 
 
 def _reference_policies() -> list[tuple[str, dict, policies.TabularPolicy]]:
