@@ -63,6 +63,7 @@ import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from subrational_gym import make_env, policies  # noqa: E402
+from subrational_gym.envs.double_or_nothing import WIDE_WIN_PROBABILITIES  # noqa: E402
 from subrational_gym.human_data import HUMAN_FIGURES  # noqa: E402
 from subrational_gym.inference import (  # noqa: E402
     FAMILIES,
@@ -159,6 +160,17 @@ SETTINGS: list[dict[str, Any]] = [
              {"alpha": 0.88, "beta": 0.88, "loss_aversion": 2.25, "gamma": 0.65,
               "delta": 0.65, "planning": "naive", "temperature": 2.0}),
 ]
+#: The odds variant of double or nothing (one win probability per episode), where loss
+#: aversion is identified: lambda across [1, 3] (issue 24).
+ODDS = {"win_probabilities": WIDE_WIN_PROBABILITIES}
+for _lam in (1.0, 1.5, 2.0, 2.5, 3.0):
+    SETTINGS.append(_setting(
+        f"double or nothing (odds): prospect theory lambda={_lam} T=2", DOUBLE,
+        "prospect_theory",
+        {"curvature": 0.88, "loss_aversion": _lam, "weighting": 0.65, "temperature": 2.0},
+        "prospect_theory_gambler",
+        {"alpha": 0.88, "beta": 0.88, "loss_aversion": _lam, "gamma": 0.65, "delta": 0.65,
+         "temperature": 2.0}, ODDS))
 #: Extra exponential agents for the noise confound only (any gamma, temperature up to 1).
 CONFOUND_GAMMAS = (0.6, 0.9, 0.99)
 CONFOUND_TEMPERATURES = (0.2, 1.0)

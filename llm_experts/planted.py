@@ -45,13 +45,9 @@ __all__ = ["PLANTED", "SCENARIOS", "VARIANTS", "PlantedLLMServer", "planted_poli
            "planted_prompts", "planted_theory"]
 
 #: The game variants the replication runs: (game, env kwargs).
-VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("ultimatum", {}),
-    ("marshmallow", {}),
-    ("double_or_nothing", {}),
-    ("procrastination", {}),
-    ("procrastination", {"self_imposed_deadline": True}),
-)
+VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = tuple(
+    (game, dict(variant.env_kwargs)) for game, study in STUDIES.items()
+    for variant in study.variants)
 
 _PT = {"curvature": 0.88, "weighting": 0.65, "temperature": 2.0}
 Theory = tuple[str, dict[str, float]]

@@ -116,12 +116,12 @@ CRITERIA = {
         "when it lies above 0; inconclusive otherwise. Present bias does not decide it: the "
         "model card reports it per child, by a calibrated test (parametric bootstrap)."),
     "double_or_nothing": (
-        "Effect: the share of risk-seeking episodes that gamble at the first decision minus "
-        "the cautious persona's, from one pooled regression. Not reproduced when its 90% "
-        f"interval lies below the SESOI {SESOI['double_or_nothing'].value:g}; reproduced "
-        "when it lies above 0; inconclusive otherwise. At even odds loss aversion is not "
-        "identified (only its side of 1), so the finding is judged on behaviour, not on an "
-        "ordering of loss aversion."),
+        "In the odds variant (win probabilities 0.05 to 0.95), effect: the share of "
+        "risk-seeking episodes that gamble at the first decision minus the cautious "
+        "persona's, from one pooled regression. Not reproduced when its 90% interval lies "
+        f"below the SESOI {SESOI['double_or_nothing'].value:g}; reproduced when it lies "
+        "above 0 and, in one joint prospect-theory fit, the cautious persona's loss aversion "
+        "exceeds the risk-seeking one's (90% interval above 0); inconclusive otherwise."),
     "procrastination": (
         "In the self-imposed-deadline variant, fit sophisticated beta-delta to all GPAs at "
         "once with beta linear in GPA. Effect: the slope of beta on GPA (profile "
@@ -271,14 +271,19 @@ def marshmallow(by_age: Mapping[float, ActionCounts], *, seed: int = 0) -> Verdi
         "the children of every age wait alike")
 
 
-def double_or_nothing(cautious: ActionCounts, risk_seeking: ActionCounts) -> Verdict:
-    """The cautious persona gambles less than the risk-seeking one.
+def double_or_nothing(cautious: ActionCounts, risk_seeking: ActionCounts, *,
+                      seed: int = 0) -> Verdict:
+    """The cautious persona gambles less than the risk-seeking one, being more loss-averse.
 
     Effect: the share of risk-seeking episodes that gamble at the first decision minus
-    the cautious persona's (pooled regression). Not reproduced when its 90% interval lies
-    below ``SESOI["double_or_nothing"]``; reproduced when it lies above 0; inconclusive
-    otherwise. At even odds loss aversion is identified only on its side of 1, so no
-    ordering of loss aversion is claimed; prospect-theory fits are reported for the reader.
+    the cautious persona's (pooled regression; in the odds variant, pooled over the win
+    probabilities). Not reproduced when its 90% interval lies below
+    ``SESOI["double_or_nothing"]``; reproduced when it lies above 0 and, in one joint
+    prospect-theory fit of both personas (:func:`~subrational_gym.inference.joint.
+    attribute_effect`), the cautious persona's loss aversion exceeds the risk-seeking
+    one's (the 90% interval of the difference above 0); inconclusive otherwise. Loss
+    aversion is identified only when the data hold several win probabilities (the odds
+    variant, 0.05 to 0.95); at even odds alone the condition cannot hold.
     """
     def first(m: Any) -> bool:
         return m.t == 0
@@ -288,15 +293,25 @@ def double_or_nothing(cautious: ActionCounts, risk_seeking: ActionCounts) -> Ver
          "cautious": _decisions(cautious, first)},
         {"risk_seeking": 1.0, "cautious": 0.0}, sesoi=SESOI["double_or_nothing"].value,
         name="share gambling at the first decision, risk-seeking minus cautious persona")
-    fits = {"cautious": fit("prospect_theory", cautious),
-            "risk_seeking": fit("prospect_theory", risk_seeking)}
+    joint = attribute_effect("prospect_theory", {"cautious": cautious,
+                                                 "risk_seeking": risk_seeking},
+                             {"cautious": 1.0, "risk_seeking": 0.0}, "loss_aversion",
+                             level=EFFECT_LEVEL, seed=seed)
+    (lo, hi), ordered = joint.interval, joint.interval[0] > 0
     reasons = [
-        f"{p}: loss aversion " + ("above 1" if f.ci["loss_aversion"][0] > 1 else "below 1"
-                                  if f.ci["loss_aversion"][1] < 1 else "on either side of 1")
-        + " (only its side of 1 is identified at even odds)" for p, f in fits.items()]
+        "loss aversion, cautious minus risk-seeking (joint fit): "
+        + (f"{joint.slope:+.2f} [{lo:+.2f}, {hi:+.2f}]" if joint.bounded
+           else f"not identified [{lo:+.2f}, {hi:+.2f}]")
+        + "; each persona's own: " + ", ".join(
+            f"{p} [{v['interval'][0]:.2f}, {v['interval'][1]:.2f}]"
+            for p, v in joint.separate.items())]
     return _verdict(
-        "double_or_nothing", "The cautious persona gambles less than the risk-seeking one.",
-        effect, None, reasons, {p: _fit_summary(f) for p, f in fits.items()},
+        "double_or_nothing",
+        "The cautious persona gambles less than the risk-seeking one, and is more "
+        "loss-averse.",
+        effect, None if ordered else
+        "the cautious persona is not shown more loss-averse (loss-aversion difference "
+        f"[{lo:+.2f}, {hi:+.2f}])", reasons, {"joint_loss_aversion": joint.to_dict()},
         "the two personas gamble alike")
 
 

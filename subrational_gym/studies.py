@@ -38,6 +38,7 @@ import numpy as np
 
 from subrational_gym import hypotheses, make_env, policies
 from subrational_gym.core import SubrationalEnv
+from subrational_gym.envs.double_or_nothing import WIDE_WIN_PROBABILITIES
 from subrational_gym.errors import ParameterError
 from subrational_gym.human_data import HumanFigure, figures_for
 from subrational_gym.inference import ActionCounts
@@ -348,8 +349,11 @@ DOUBLE_OR_NOTHING = Study(
         PersonaSpec("risk-seeking", "an adult who loves taking risks for a bigger prize",
                     {"risk": "seeking"}),
     ),
-    variants=(Variant("plain"),),
-    hypothesis_variant="plain",
+    # The odds variant (one win probability per episode, 0.05 to 0.95) identifies loss
+    # aversion, which a single probability cannot: the finding is judged there.
+    variants=(Variant("plain"),
+              Variant("odds", {"win_probabilities": WIDE_WIN_PROBABILITIES})),
+    hypothesis_variant="odds",
     default_persona="cautious",
     axes=("round", "P(gamble | still playing)"),
     key_metric_name="expected rounds gambled",
@@ -360,7 +364,7 @@ DOUBLE_OR_NOTHING = Study(
                                policies.prospect_theory_gambler(env)],
     contrast_fn=_gamble_contrast,
     judge_fn=lambda st, data, seed: hypotheses.double_or_nothing(
-        st.role(data, "risk", "averse"), st.role(data, "risk", "seeking")),
+        st.role(data, "risk", "averse"), st.role(data, "risk", "seeking"), seed=seed),
 )
 
 

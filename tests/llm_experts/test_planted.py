@@ -33,9 +33,8 @@ def planted(tmp_path_factory):
     cache = tmp_path_factory.mktemp("planted") / "answers.sqlite"
     with PlantedLLMServer() as server:
         experts = {}
-        for game, kwargs in (("ultimatum", {}), ("marshmallow", {}),
-                             ("double_or_nothing", {}),
-                             ("procrastination", {"self_imposed_deadline": True})):
+        for game, study in STUDIES.items():
+            kwargs = dict(study.variant(study.hypothesis_variant).env_kwargs)
             for name in preset_names(game):
                 expert = LLMExpert(IDS[game], name, env_kwargs=kwargs, model="planted",
                                    base_url=server.base_url, api_key="none", cache_path=cache,
@@ -54,8 +53,8 @@ def _counts(experts, game, seed=0):
 def test_the_prompts_carry_every_fact_of_the_state(planted):
     """The expert reads back exactly the planted behaviour from the prompts alone."""
     for (game, name), expert in planted.items():
-        kwargs = {"self_imposed_deadline": True} if game == "procrastination" else {}
-        truth = planted_policy(game, name, kwargs)
+        study = STUDIES[game]
+        truth = planted_policy(game, name, study.variant(study.hypothesis_variant).env_kwargs)
         mask = expert.model.decision_mask
         np.testing.assert_allclose(expert.probs[mask], truth.probs[mask], atol=1e-6)
 
@@ -103,7 +102,8 @@ def test_the_planted_prompts_tell_the_states_apart():
     import llm_experts.planted as planted_module
 
     for scenario in SCENARIOS:
-        assert len(planted_prompts(scenario=scenario)) == 296
+        # The odds variant adds 30 states per persona (its 50% states read as the plain ones).
+        assert len(planted_prompts(scenario=scenario)) == 296 + 2 * 2 * 30
     real = planted_module.planted_policy
 
     def state_dependent(game, persona, env_kwargs=None, scenario="human-size"):
