@@ -236,6 +236,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                              "that a screened-out case would not be rejected); 0: never")
     parser.add_argument("--tiny", action="store_true",
                         help="smoke test: 2 seeds, 200 episodes, one setting per game")
+    parser.add_argument("--report", default=None, metavar="JSON",
+                        help="print the report of a written result file and exit")
     parser.add_argument("--aggregates-only", action="store_true",
                         help="only the human aggregates (US students' acceptance curve, with "
                              "and without the $0 offer); prints them and writes nothing")
@@ -388,7 +390,8 @@ def speed(n_episodes: int, settings: Sequence[dict[str, Any]] = SETTINGS) -> dic
         if not setting["recovery"]:
             continue
         game = make_env(setting["env_id"], **setting["env_kwargs"]).game
-        key = game + (" (commitment)" if setting["env_kwargs"] else "")
+        key = game + ("" if not setting["env_kwargs"] else " (commitment)"
+                      if "self_imposed_deadline" in setting["env_kwargs"] else " (odds)")
         if key in out:
             continue
         counts = ActionCounts.sample(build_policy(setting), n_episodes, seed=12345)
@@ -553,8 +556,13 @@ def report_confound(result: dict[str, Any]) -> list[str]:
              "|---|---|---|---|---|---|"]
 
     def cell(d: dict[str, Any]) -> str:
+        if d.get("ci") is None:
+            return "-"
         lo, hi = d["ci"]
         return f"{d['called_present_biased']} ({d['rate']:.3f}, {lo:.3f}-{hi:.3f})"
+
+    if not c.get("n"):
+        return []
 
     for row in c["by_setting"]:
         lines.append(f"| {row['setting']} | {row['n']} | {cell(row['called'])} | "
@@ -569,6 +577,36 @@ def report_confound(result: dict[str, Any]) -> list[str]:
                       f"({w['rate']:.3f}); every setting within the issue's limits: "
                       f"{c['every_setting_met']}; screen check: {c['screen_check']}"]
     return lines
+
+
+def loss_aversion_ordering(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 24's two-gambler ordering on the odds variant.
+
+    For each pair of gamblers (lower and higher lambda), over the seeds both ran: how
+    often the two 95% lambda intervals are disjoint in the right order, and how often the
+    point estimates are ordered.
+    """
+    runs: dict[float, dict[int, dict[str, Any]]] = {}
+    for r in result.get("records", []):
+        if r["setting"].startswith("double or nothing (odds)") and "ci" in r:
+            lam = next(s["truth"]["loss_aversion"] for s in result["settings"]
+                       if s["name"] == r["setting"])
+            runs.setdefault(lam, {})[r["seed"]] = r
+    out = []
+    lams = sorted(runs)
+    for i, low in enumerate(lams):
+        for high in lams[i + 1:]:
+            seeds = sorted(set(runs[low]) & set(runs[high]))
+            if not seeds:
+                continue
+            disjoint = sum(runs[low][s]["ci"]["loss_aversion"][1]
+                           < runs[high][s]["ci"]["loss_aversion"][0] for s in seeds)
+            ordered = sum(runs[low][s]["params"]["loss_aversion"]
+                          < runs[high][s]["params"]["loss_aversion"] for s in seeds)
+            out.append({"low": low, "high": high, "seeds": len(seeds),
+                        "intervals_disjoint_and_ordered": disjoint,
+                        "estimates_ordered": ordered})
+    return out
 
 
 def report(result: dict[str, Any]) -> str:
@@ -601,6 +639,14 @@ def report(result: dict[str, Any]) -> str:
                 else "n/a")
         lines.append(f"| {row['setting']} | {row['win_rate']:.2f} | {over} | {loose} |")
     lines += [""] + report_confound(result)
+    pairs = loss_aversion_ordering(result)
+    if pairs:
+        lines += ["", "## Two gamblers on the odds variant: is lambda ordered?", "",
+                  "| lambda (low, high) | seeds | 95% intervals disjoint, ordered | "
+                  "estimates ordered |", "|---|---|---|---|"]
+        lines += [f"| {p['low']:g}, {p['high']:g} | {p['seeds']} | "
+                  f"{p['intervals_disjoint_and_ordered']} | {p['estimates_ordered']} |"
+                  for p in pairs]
     h = result["human_aggregates"]
     lines += ["", "## Human aggregates (strategy method, US students)", "",
               f"offers {h['offers']}: human {h['human_acceptance']}, mixture "
@@ -661,6 +707,10 @@ def _build_result(args: argparse.Namespace, argv: Sequence[str] | None,
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
+    if args.report:
+        result = json.loads(Path(args.report).read_text())
+        print(report(result))
+        return result
     if args.aggregates_only:
         h = human_aggregates()
         for label, a in (("with the $0 offer", h), ("without it", h["without_zero_offer"])):
