@@ -247,8 +247,11 @@ def _findings_section(summary: Mapping[str, Any], sources: Sequence[str],
     rows = []
     for f in summary["findings"]:
         n = f["numbers"]
-        interval = (f"{n['value']:+.3g} [{n['interval'][0]:+.3g}, {n['interval'][1]:+.3g}]"
-                    if "interval" in n else "-")
+        shown = n.get("effect", {}).get("identified", True)
+        interval = ("-" if "interval" not in n else
+                    f"{n['value']:+.3g} [{n['interval'][0]:+.3g}, {n['interval'][1]:+.3g}]"
+                    if shown else
+                    f"not identified [{n['interval'][0]:+.3g}, {n['interval'][1]:+.3g}]")
         rows.append([f["game"], f["reproduced"], n.get("statistic", "-"), interval,
                      n.get("sesoi", "-"),
                      *(f["by_source"][s]["reproduced"] for s in others)])
