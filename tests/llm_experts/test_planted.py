@@ -32,16 +32,7 @@ IDS = ENV_IDS
 def planted(tmp_path_factory):
     cache = tmp_path_factory.mktemp("planted") / "answers.sqlite"
     with PlantedLLMServer() as server:
-        experts = {}
-        for game, study in STUDIES.items():
-            kwargs = dict(study.variant(study.hypothesis_variant).env_kwargs)
-            for name in preset_names(game):
-                expert = LLMExpert(IDS[game], name, env_kwargs=kwargs, model="planted",
-                                   base_url=server.base_url, api_key="none", cache_path=cache,
-                                   progress=False)
-                report = expert.tabulate()
-                assert report.complete, report.invalid
-                experts[(game, name)] = expert
+        experts = _experts(server, cache)
         yield experts
 
 
@@ -67,7 +58,8 @@ def test_every_finding_is_reproduced_through_the_model_path(planted):
         assert v.verdict == hypotheses.REPRODUCED, (v.game, v.reasons)
 
 
-def _experts(server, cache, variants=None):
+def _experts(server, cache):
+    """Every persona's expert on its study's judged variant, tabulated through ``server``."""
     experts = {}
     for game, study in STUDIES.items():
         kwargs = dict(study.variant(study.hypothesis_variant).env_kwargs)
@@ -75,7 +67,8 @@ def _experts(server, cache, variants=None):
             expert = LLMExpert(IDS[game], name, env_kwargs=kwargs, model="planted",
                                base_url=server.base_url, api_key="none", cache_path=cache,
                                progress=False)
-            assert expert.tabulate().complete
+            report = expert.tabulate()
+            assert report.complete, report.invalid
             experts[(game, name)] = expert
     return experts
 
