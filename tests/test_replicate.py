@@ -50,8 +50,9 @@ def test_replication_tiny_budget_writes_stable_results(tmp_path, monkeypatch):
     assert all(r["verdict"] in ("reproduced", "not reproduced", "inconclusive") for r in known)
     card = json.loads((out / "model_card.json").read_text())
     assert card["model"] == "planted"
-    # Two ultimatum, five marshmallow, two double-or-nothing, 2 x 3 procrastination personas.
-    assert len(card["personas"]) == 2 + 5 + 2 + 6
+    # Two ultimatum, five marshmallow, 2 x 2 double-or-nothing (plain and odds variants),
+    # 2 x 3 procrastination personas.
+    assert len(card["personas"]) == 2 + 5 + 2 * 2 + 6
     for entry in card["personas"]:
         assert entry["best_family"] and set(entry["ci"]) <= set(entry["params"])
     assert "# Behavioural model card" in (out / "model_card.md").read_text()
