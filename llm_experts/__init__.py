@@ -9,15 +9,17 @@ the embedded one starts on first use.
 from __future__ import annotations
 
 from llm_experts.cache import AnswerCache, ProvenanceLog, ProvenanceRecord
-from llm_experts.client import LLMClient, SampleResult
+from llm_experts.client import LLMClient, SampleResult, SampleSettings
 from llm_experts.cost import CallPlan
 from llm_experts.demonstrations import load_demonstrations, save_demonstrations
+from llm_experts.endpoint import EndpointConfig
 from llm_experts.errors import (
     CacheCorruptError,
     CallBudgetError,
     ConfigurationError,
     DemonstrationFileError,
     EndpointLimitError,
+    EndpointUnreachableError,
     InvalidAnswerError,
     InvalidStateError,
     LLMExpertError,
@@ -28,6 +30,7 @@ from llm_experts.parsing import ParsedAnswer, parse_answer
 from llm_experts.personas import PRESETS, Persona, custom_persona, get_persona
 from llm_experts.prompts import PROMPT_VERSIONS, Prompt, build_prompt
 from llm_experts.providers import PROFILES, PROVIDERS, ProviderProfile, get_profile
+from llm_experts.scorer import ScoreSettings
 from llm_experts.scoring import ScoreResult
 from llm_experts.server import EmbeddedServer, default_server
 from llm_experts.transport import RetryPolicy
@@ -45,7 +48,10 @@ __all__ = [
     "ConfigurationError",
     "DemonstrationFileError",
     "EmbeddedServer",
+    "EndpointConfig",
     "EndpointLimitError",
+    "EndpointUnreachableError",
+    "ExpertConfig",
     "InvalidAnswerError",
     "InvalidStateError",
     "LLMClient",
@@ -60,7 +66,9 @@ __all__ = [
     "ProvenanceRecord",
     "RetryPolicy",
     "SampleResult",
+    "SampleSettings",
     "ScoreResult",
+    "ScoreSettings",
     "ServerStartError",
     "Usage",
     "build_prompt",
@@ -76,8 +84,8 @@ __all__ = [
 
 def __getattr__(name: str) -> object:
     # LLMExpert needs subrational_gym; import it lazily so the client layer works without it.
-    if name == "LLMExpert":
-        from llm_experts.expert import LLMExpert
+    if name in ("LLMExpert", "ExpertConfig"):
+        from llm_experts import expert
 
-        return LLMExpert
+        return getattr(expert, name)
     raise AttributeError(f"module 'llm_experts' has no attribute {name!r}")

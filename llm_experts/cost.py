@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from llm_experts.scorer import score_payload
+
 if TYPE_CHECKING:  # pragma: no cover
     from llm_experts.expert import LLMExpert
 
@@ -117,10 +119,10 @@ def plan_calls(expert: LLMExpert, states: Sequence[int], *,
         first_keys = []
         if expert.mode == "score":
             payloads = [p.payload for p in prompts]
-            batched = kind == "completion" and client.prompt_lists and len(payloads) > 1
+            batched = kind == "completion" and client.limits.prompt_lists and len(payloads) > 1
             groups = [payloads] if batched else [[p] for p in payloads]
             for group in groups:
-                payload = client._score_payload(kind, group, client.logprobs_cap(kind))
+                payload = score_payload(kind, group, client.logprobs_cap(kind))
                 first_keys.append(client.transport.key(kind, payload, prompts[0].version))
             # One request per group, and for labels split over tokens one follow-up each.
             depth = 1 if prompts[0].options else 2
@@ -129,8 +131,8 @@ def plan_calls(expert: LLMExpert, states: Sequence[int], *,
                       for group in groups]
             out_tokens = [len(group) * depth for group in groups]
         else:
-            per_order = max(1, expert.n_samples // len(prompts))
-            requests = math.ceil(per_order / max(client.max_n_per_request, 1))
+            per_order = max(1, expert.config.n_samples // len(prompts))
+            requests = math.ceil(per_order / max(client.limits.max_n_per_request, 1))
             max_tokens = 160 if expert.prompt_style == "cot" else 16
             per_group = [requests] * len(prompts)
             tokens = [_chars(p.payload) / CHARS_PER_TOKEN * requests for p in prompts]

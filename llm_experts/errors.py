@@ -16,6 +16,7 @@ __all__ = [
     "InvalidStateError",
     "DemonstrationFileError",
     "EndpointLimitError",
+    "EndpointUnreachableError",
     "CallBudgetError",
 ]
 
@@ -72,6 +73,27 @@ class EndpointLimitError(ModelCallError):
         self.reason = reason
         self.limit = limit
         self.detail = detail
+
+
+class EndpointUnreachableError(ModelCallError):
+    """The endpoint cannot be used at all, and no retry would change that.
+
+    Nothing listens, no such host, no answer in time, an HTTP status that no retry fixes (key
+    refused, wrong path), or the model is not served. Raised before any work (the pre-flight
+    check of :mod:`llm_experts.endpoint`) and, without retries, when a connection is refused
+    mid-run. The message is one line: the URL, what failed and what to do.
+
+    Attributes:
+        url: The URL asked.
+        what: What failed (``"connection refused"``, ``"host not found (DNS)"``, ...).
+        advice: The fix.
+    """
+
+    def __init__(self, message: str, *, url: str, what: str, advice: str) -> None:
+        super().__init__(message)
+        self.url = url
+        self.what = what
+        self.advice = advice
 
 
 class CallBudgetError(LLMExpertError, RuntimeError):

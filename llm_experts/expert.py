@@ -4,9 +4,13 @@ The expert asks the model for an action distribution in every decision state of 
 tabular model (all at once with :meth:`LLMExpert.tabulate`, or on demand) and then behaves
 like every other :class:`subrational_gym.policies.TabularPolicy`: imitation's ``rollout``
 calls it, stable-baselines3's ``evaluate_policy`` calls its ``predict``, and evaluation reads
-its ``probs``. Non-decision states get a uniform row without a model call. A state with no
-valid answer is recorded and raises :class:`~llm_experts.errors.InvalidStateError` when a
-rollout reaches it; it is never mapped to an action.
+its ``probs`` once tabulated (reading ``probs`` never calls the model: rows not answered yet
+are NaN). Non-decision states get a uniform row without a model call. A state with no valid
+answer is recorded and raises :class:`~llm_experts.errors.InvalidStateError` when a rollout
+reaches it (or from :meth:`LLMExpert.complete_table`); it is never mapped to an action.
+
+What the expert does is one :class:`ExpertConfig` record; where the model is served is one
+:class:`~llm_experts.endpoint.EndpointConfig`.
 """
 
 from __future__ import annotations
@@ -24,17 +28,19 @@ from typing import Any
 import numpy as np
 
 from llm_experts.cache import AnswerCache, ProvenanceLog
-from llm_experts.client import LLMClient, RetryPolicy, Usage
+from llm_experts.client import LLMClient, Usage
 from llm_experts.cost import CallPlan, plan_calls
+from llm_experts.endpoint import EndpointConfig
 from llm_experts.errors import ConfigurationError, EndpointLimitError, InvalidStateError
 from llm_experts.personas import Persona, get_persona
 from llm_experts.prompts import LETTERS, STYLES, Prompt, build_prompt, label_orders
+from llm_experts.scorer import ScoreSettings
 from llm_experts.scoring import DEFAULT_MIN_COVERAGE
 from llm_experts.server import default_cache_dir
 from subrational_gym import make_env
 from subrational_gym.policies import TabularPolicy
 
-__all__ = ["InvalidState", "LLMExpert", "TabulationReport"]
+__all__ = ["ExpertConfig", "InvalidState", "LLMExpert", "TabulationReport"]
 
 MODES = ("score", "sample")
 
@@ -128,50 +134,129 @@ class TabulationReport:
                 "order_effect": self.order_effect_summary()}
 
 
+@dataclass(frozen=True)
+class ExpertConfig:
+    """How an :class:`LLMExpert` asks its model, and where the answers are kept.
+
+    Attributes:
+        mode: ``"score"`` reads label probabilities; ``"sample"`` counts ``n_samples``
+            answers.
+        prompt_style: ``"completion"``, ``"cot"`` (sample mode), ``"chat"`` or ``"choice"``
+            (lettered forced choice for chat models); default the provider's (``choice``
+            for OpenAI, else ``completion``).
+        counterbalance: Ask every state with the labels in both orders and average them, so
+            position bias cancels (twice the prompts; one order with False).
+        min_coverage: Least share of the probability mass the labels must get for a state to
+            be valid in score mode; below it the state is invalid, with its coverage reported.
+        top_logprobs: Alternatives read per token in score mode.
+        n_samples: Answers per state in sample mode.
+        temperature: Sampling temperature in sample mode.
+        max_reasks: Re-asks per invalid answer in sample mode.
+        seed: Seeds sampling requests and the generator that draws rollout actions.
+        concurrency: Parallel requests in :meth:`LLMExpert.tabulate`; default 4, or 1 with
+            the deterministic embedded server (one slot: more would only queue).
+        max_calls: Most model calls of the expert's client (None: no limit); tabulating past
+            it raises :class:`~llm_experts.errors.CallBudgetError` with every answer so far
+            cached, so a rerun with a higher limit resumes without repeating a call.
+        cache_path: SQLite answer cache; default ``<cache dir>/llm_answers.sqlite``.
+        provenance_path: JSONL provenance log; default next to the cache.
+        use_cache: False disables the cache (every answer is asked afresh).
+        progress: Show a progress bar while tabulating.
+
+    Raises:
+        ConfigurationError: An unknown mode or style, or a value out of range.
+    """
+
+    mode: str = "score"
+    prompt_style: str | None = None
+    counterbalance: bool = True
+    min_coverage: float = DEFAULT_MIN_COVERAGE
+    top_logprobs: int = 100
+    n_samples: int = 10
+    temperature: float = 1.0
+    max_reasks: int = 2
+    seed: int = 0
+    concurrency: int | None = None
+    max_calls: int | None = None
+    cache_path: str | os.PathLike[str] | None = None
+    provenance_path: str | os.PathLike[str] | None = None
+    use_cache: bool = True
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigurationError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.prompt_style is not None and self.prompt_style not in STYLES:
+            raise ConfigurationError(
+                f"prompt_style must be one of {STYLES}, got {self.prompt_style!r}")
+        if self.prompt_style == "cot" and self.mode != "sample":
+            raise ConfigurationError("prompt_style='cot' needs mode='sample'")
+        if self.concurrency is not None and (not isinstance(self.concurrency, int)
+                                             or self.concurrency < 1):
+            raise ConfigurationError(
+                f"concurrency must be an integer >= 1, got {self.concurrency!r}")
+        if not isinstance(self.n_samples, int) or self.n_samples < 1:
+            raise ConfigurationError(
+                f"n_samples must be an integer >= 1, got {self.n_samples!r}")
+        if not 0.0 <= self.min_coverage <= 1.0:
+            raise ConfigurationError(
+                f"min_coverage must be in [0, 1], got {self.min_coverage}; 0.5 is the default")
+        if self.max_reasks < 0:
+            raise ConfigurationError(f"max_reasks must be >= 0, got {self.max_reasks}")
+
+    def make_client(self, endpoint: EndpointConfig | None = None) -> LLMClient:
+        """A client for ``endpoint`` with this config's cache, provenance log and budget."""
+        cache = provenance = None
+        if self.use_cache:
+            path = (Path(self.cache_path) if self.cache_path
+                    else default_cache_dir() / "llm_answers.sqlite")
+            cache = AnswerCache(path)
+            provenance = ProvenanceLog(self.provenance_path
+                                       or path.with_name(path.stem + ".provenance.jsonl"))
+        elif self.provenance_path:
+            provenance = ProvenanceLog(self.provenance_path)
+        return LLMClient(endpoint, scoring=ScoreSettings(top_logprobs=self.top_logprobs,
+                                                         min_coverage=self.min_coverage),
+                         cache=cache, provenance=provenance, max_calls=self.max_calls)
+
+
 class LLMExpert(TabularPolicy):
     """A persona played by a language model, acting in a Subrational game.
+
+    Its table fills in as the model answers. ``probs`` is a plain attribute, a read-only view
+    of that table: rows of decision states not asked yet (or without a valid answer) are NaN
+    and no model call is made by reading it. :meth:`tabulate` asks every state not yet
+    answered; :meth:`complete_table` tabulates and returns the whole table, raising for a
+    state without a valid answer; :meth:`action_distribution` (what rollouts, ``predict``
+    and ``sample`` use) asks the states it meets on demand.
 
     Args:
         env: A registered id (``"Subrational/Ultimatum-v0"``), a game name or an env.
         persona: A preset name (see :mod:`llm_experts.personas`) or a :class:`Persona`.
         env_kwargs: Constructor arguments when ``env`` is an id.
-        model: Model name; default ``$SUBRATIONAL_LLM_MODEL`` or the embedded Gemma 270M.
-        base_url: OpenAI-compatible endpoint; default ``$OPENAI_BASE_URL`` or the embedded
-            server.
-        api_key: Default ``$OPENAI_API_KEY``.
-        provider: ``openai``, ``vllm``, ``ollama``, ``llamacpp`` or ``generic``: what the
-            endpoint supports (see :mod:`llm_experts.providers`); default
-            ``$SUBRATIONAL_LLM_PROVIDER``, else detected where safe, else ``generic``.
-        mode: ``"score"`` reads label probabilities; ``"sample"`` counts ``n_samples`` answers.
-        prompt_style: ``"completion"``, ``"cot"`` (sample mode), ``"chat"`` or ``"choice"``
-            (lettered forced choice for chat models); default the provider's
-            (``choice`` for OpenAI, else ``completion``).
-        counterbalance: Ask every state with the labels in both orders and average them, so
-            position bias cancels (twice the prompts; one order with False).
-        min_coverage: Least share of the probability mass the labels must get for a state to
-            be valid in score mode (default 0.5); below it the state is invalid, with its
-            coverage reported.
-        max_calls: Most model calls of this expert's client (None: no limit); tabulating
-            past it raises :class:`~llm_experts.errors.CallBudgetError` with every answer so
-            far cached, so a rerun with a higher limit resumes without repeating a call.
-        n_samples: Answers per state in sample mode.
-        temperature: Sampling temperature in sample mode.
-        seed: Seeds sampling requests and the generator that draws rollout actions.
-        cache_path: SQLite answer cache; default ``<cache dir>/llm_answers.sqlite``.
-        provenance_path: JSONL provenance log; default next to the cache.
-        use_cache: False disables the cache (every answer is asked afresh).
-        concurrency: Parallel requests in :meth:`tabulate`; default 4, or 1 with the
-            deterministic embedded server (one slot: more would only queue).
-        top_logprobs: Alternatives read per token in score mode.
-        max_reasks: Re-asks per invalid answer in sample mode.
-        timeout: Seconds per request (default 60, or 600 with the embedded server).
-        retry: Retry policy for transient failures.
-        progress: Show a tqdm progress bar while tabulating.
-        client: Use this client instead of building one (then model/base_url/api_key/cache
-            arguments are ignored).
+        config: How the model is asked and where answers are kept (default
+            :class:`ExpertConfig`'s defaults).
+        endpoint: Where the model is served: base URL, model name, API key, provider,
+            timeout, retries (default: ``$OPENAI_BASE_URL`` and ``$SUBRATIONAL_LLM_MODEL``,
+            else the embedded Gemma 3 270M). A remote endpoint is checked before any work.
+        client: Use this client instead of building one (then ``endpoint`` must be None and
+            the config's cache, top_logprobs and min_coverage are the client's business; its
+            ``max_calls``, if set, is applied to the client).
 
     Raises:
-        ConfigurationError: Unknown persona, mode or style, or bad arguments.
+        ConfigurationError: Unknown persona, or both ``endpoint`` and ``client``.
+        EndpointUnreachableError: The endpoint failed its pre-flight check.
+
+    Example:
+        >>> from llm_experts.testing import FakeLLMServer
+        >>> with FakeLLMServer() as server:
+        ...     expert = LLMExpert("Subrational/Ultimatum-v0", "fairness",
+        ...                        endpoint=EndpointConfig(base_url=server.base_url,
+        ...                                                model="fake"),
+        ...                        config=ExpertConfig(use_cache=False, progress=False))
+        ...     report = expert.tabulate()
+        >>> report.complete, bool(np.isnan(expert.probs).any())
+        (True, False)
     """
 
     def __init__(
@@ -180,129 +265,57 @@ class LLMExpert(TabularPolicy):
         persona: str | Persona,
         *,
         env_kwargs: Mapping[str, Any] | None = None,
-        model: str | None = None,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        provider: str | None = None,
-        mode: str = "score",
-        prompt_style: str | None = None,
-        counterbalance: bool = True,
-        min_coverage: float = DEFAULT_MIN_COVERAGE,
-        max_calls: int | None = None,
-        n_samples: int = 10,
-        temperature: float = 1.0,
-        seed: int = 0,
-        cache_path: str | os.PathLike[str] | None = None,
-        provenance_path: str | os.PathLike[str] | None = None,
-        use_cache: bool = True,
-        concurrency: int | None = None,
-        top_logprobs: int = 100,
-        max_reasks: int = 2,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
-        progress: bool = True,
+        config: ExpertConfig | None = None,
+        endpoint: EndpointConfig | None = None,
         client: LLMClient | None = None,
     ) -> None:
-        if mode not in MODES:
-            raise ConfigurationError(f"mode must be one of {MODES}, got {mode!r}")
-        if prompt_style is not None and prompt_style not in STYLES:
-            raise ConfigurationError(
-                f"prompt_style must be one of {STYLES}, got {prompt_style!r}")
-        if prompt_style == "cot" and mode != "sample":
-            raise ConfigurationError("prompt_style='cot' needs mode='sample'")
-        if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
-            raise ConfigurationError(f"concurrency must be an integer >= 1, got {concurrency!r}")
-        if not isinstance(n_samples, int) or n_samples < 1:
-            raise ConfigurationError(f"n_samples must be an integer >= 1, got {n_samples!r}")
+        config = config or ExpertConfig()
         if env_kwargs and not isinstance(env, str):
             raise ConfigurationError("env_kwargs is only allowed with an env id; got an env")
+        if client is not None and endpoint is not None:
+            raise ConfigurationError("pass endpoint= or client=, not both (the client has its "
+                                     "endpoint)")
         self.env = make_env(env, **dict(env_kwargs or {}))
         self.game = self.env.game
         self.persona = get_persona(persona, game=self.game)
         model_ = self.env.tabular_model()
         n, k = model_.n_states, model_.n_actions
-        super().__init__(
-            model_,
-            np.full((n, k), 1.0 / k),
-            seed=seed,
-            name=f"llm:{self.persona.name}",
-            params={"persona": self.persona.name, "mode": mode},
-        )
-        self.mode = mode
-        self.counterbalance = bool(counterbalance)
-        self.n_samples = n_samples
-        self.temperature = float(temperature)
-        self.seed_value = int(seed)
-        self.max_reasks = int(max_reasks)
-        self.progress = progress
+        super().__init__(model_, np.full((n, k), 1.0 / k), seed=config.seed,
+                         name=f"llm:{self.persona.name}",
+                         params={"persona": self.persona.name, "mode": config.mode})
         if client is None:
-            cache = provenance = None
-            if use_cache:
-                path = (
-                    Path(cache_path) if cache_path else default_cache_dir() / "llm_answers.sqlite"
-                )
-                cache = AnswerCache(path)
-                prov = provenance_path or path.with_name(path.stem + ".provenance.jsonl")
-                provenance = ProvenanceLog(prov)
-            elif provenance_path:
-                provenance = ProvenanceLog(provenance_path)
-            client = LLMClient(
-                base_url=base_url,
-                api_key=api_key,
-                model=model,
-                timeout=timeout,
-                retry=retry,
-                cache=cache,
-                provenance=provenance,
-                top_logprobs=top_logprobs,
-                provider=provider,
-                min_coverage=min_coverage,
-                max_calls=max_calls,
-            )
-        elif max_calls is not None:
-            client.max_calls = max_calls
+            client = config.make_client(endpoint)
+        elif config.max_calls is not None:
+            client.max_calls = config.max_calls
+        self.config = config
         self.client = client
-        if concurrency is None:
-            concurrency = 1 if client.slots == 1 else 4
-        self.concurrency = concurrency
-        self.min_coverage = float(min_coverage)
-        if not 0.0 <= self.min_coverage <= 1.0:
-            raise ConfigurationError(
-                f"min_coverage must be in [0, 1], got {min_coverage}; 0.5 is the default")
-        style = prompt_style or client.profile.default_style
-        if style == "cot" and mode != "sample":
-            style = "completion"
-        self.prompt_style = style
-        self.params.update(model=client.model, style=style, provider=client.profile.name,
-                           counterbalance=self.counterbalance)
-        # NaN rows are decision states not asked yet; non-decision states are uniform.
-        table = np.full((n, k), np.nan)
-        table[~model_.decision_mask] = 1.0 / k
-        self._table = table
+        self.concurrency = config.concurrency or (1 if client.slots == 1 else 4)
+        # Mode and style may change once if the endpoint refuses them (see _switch).
+        self.mode = config.mode
+        style = config.prompt_style or client.profile.default_style
+        self.prompt_style = "completion" if style == "cot" and config.mode != "sample" else style
+        self.params.update(model=client.model, style=self.prompt_style,
+                           provider=client.profile.name, counterbalance=config.counterbalance)
+        # NaN rows are decision states not answered yet; non-decision states are uniform.
+        self._table = np.full((n, k), np.nan)
+        self._table[~model_.decision_mask] = 1.0 / k
+        self.probs = self._table.view()
+        self.probs.setflags(write=False)
         self._invalid: dict[int, InvalidState] = {}
         self._coverage: dict[int, float] = {}
         self._order_effect: dict[int, float] = {}
         self._lock = threading.Lock()
 
-    # ``TabularPolicy.__init__`` assigns ``probs``; here it is the (lazily) tabulated table.
-    @property
-    def probs(self) -> np.ndarray:  # type: ignore[override]
-        """Action probabilities of every state, tabulating what is missing first.
+    def complete_table(self) -> np.ndarray:
+        """Tabulate every state not yet answered, then return the whole table (a copy).
 
         Raises:
             InvalidStateError: Some decision state has no valid answer.
+            ModelCallError: A request failed after the last retry.
         """
-        if not hasattr(self, "_table"):
-            return self._initial_probs
         self.tabulate()
         self._raise_if_invalid(self._invalid)
-        out = self._table.copy()
-        out.setflags(write=False)
-        return out
-
-    @probs.setter
-    def probs(self, value: np.ndarray) -> None:
-        self._initial_probs = value
+        return self.table
 
     @property
     def usage(self) -> Usage:
@@ -323,7 +336,7 @@ class LLMExpert(TabularPolicy):
 
     def orders(self, state: int) -> list[tuple[int, ...]]:
         """The label orders asked for ``state``: both when counterbalancing."""
-        return label_orders(len(self.model.action_labels[state]), self.counterbalance)
+        return label_orders(len(self.model.action_labels[state]), self.config.counterbalance)
 
     def prompt_for(self, state: int, order: tuple[int, ...] | None = None) -> Prompt:
         """The prompt asked for ``state`` (an index of the tabular model), labels in ``order``."""
@@ -393,7 +406,7 @@ class LLMExpert(TabularPolicy):
             scored_on = tuple(LETTERS[:k]) if prompts[0].options else tuple(labels)
             results = self.client.score_orders(
                 [p.payload for p in prompts], scored_on, persona=self.persona.name,
-                prompt_version=prompts[0].version, min_coverage=self.min_coverage)
+                prompt_version=prompts[0].version, min_coverage=self.config.min_coverage)
             coverage = min(r.coverage for r in results)
             bad = next((r for r in results if not r.valid), None)
             if bad is not None:
@@ -413,7 +426,7 @@ class LLMExpert(TabularPolicy):
                     order_effect = float(0.5 * np.abs(rows[0] - rows[1]).sum())
                 probs, error = tuple(np.mean(rows, axis=0)), None
         else:
-            per_order = max(1, self.n_samples // len(prompts))
+            per_order = max(1, self.config.n_samples // len(prompts))
             counts = np.zeros(k)
             errors: list[str] = []
             for index, prompt in enumerate(prompts):
@@ -422,10 +435,10 @@ class LLMExpert(TabularPolicy):
                     prompt.payload,
                     sample_on,
                     n=per_order,
-                    temperature=self.temperature,
-                    seed=self.seed_value * 1_000_003 + state + 500_009 * index,
+                    temperature=self.config.temperature,
+                    seed=self.config.seed * 1_000_003 + state + 500_009 * index,
                     max_tokens=160 if self.prompt_style == "cot" else 16,
-                    max_reasks=self.max_reasks,
+                    max_reasks=self.config.max_reasks,
                     constrain=False if self.prompt_style == "cot" else None,
                     persona=self.persona.name,
                     prompt_version=prompt.version,
@@ -490,7 +503,7 @@ class LLMExpert(TabularPolicy):
                 total=len(pending),
                 desc=f"{self.persona.name} on {self.game}",
                 unit="state",
-                disable=not self.progress,
+                disable=not self.config.progress,
             )
             with ThreadPoolExecutor(self.concurrency, thread_name_prefix="llm-expert") as pool:
                 futures = [pool.submit(self._ask, s) for s in pending]
@@ -516,8 +529,8 @@ class LLMExpert(TabularPolicy):
             seconds=time.monotonic() - started,
             coverage=coverage,
             order_effect=order_effect,
-            min_coverage=self.min_coverage,
-            orders=2 if self.counterbalance else 1,
+            min_coverage=self.config.min_coverage,
+            orders=2 if self.config.counterbalance else 1,
         )
 
     def _raise_if_invalid(self, invalid: Mapping[int, InvalidState]) -> None:
@@ -527,8 +540,8 @@ class LLMExpert(TabularPolicy):
         raise InvalidStateError(
             f"{len(invalid)} decision state(s) of {self.model.env_id} have no valid answer from "
             f"{self.client.model!r} (persona {self.persona.name!r}); first: state {first.state} "
-            f"({first.description!r}): {first.error}. Fix: raise top_logprobs, use "
-            "mode='sample', prompt_style='choice', another model, or "
+            f"({first.description!r}): {first.error}. Fix: ExpertConfig(top_logprobs=...) "
+            "higher, mode='sample' or prompt_style='choice', another model, or "
             "expert.tabulate(retry_invalid=True)"
         )
 

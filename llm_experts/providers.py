@@ -34,15 +34,19 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from llm_experts.errors import ConfigurationError
+from llm_experts.errors import ConfigurationError, EndpointLimitError
 
 __all__ = [
     "PROFILES",
     "PROVIDERS",
+    "Limits",
     "ProviderProfile",
     "detect_provider",
     "get_profile",
@@ -197,3 +201,63 @@ def resolve_provider(provider: str | None, *, embedded: bool) -> str | None:
             )
         return "llamacpp"
     return name
+
+
+logger = logging.getLogger("llm_experts")
+
+
+class Limits:
+    """What requests to one endpoint may use now: its profile's limits, lowered on refusals.
+
+    A 4xx naming a limit (too many alternatives, one prompt per request, fewer answers per
+    request, a refused constraint field) lowers the matching setting once
+    (:meth:`degrade`); the scorer and the sampler of one client share these, thread-safely.
+
+    Args:
+        profile: The endpoint's provider profile.
+        top_logprobs: Alternatives wanted per token; capped by the profile.
+        structured: Constrain sampled answers to the labels (None: where the profile can).
+        max_n_per_request: Most answers per request (None: the profile's).
+        on_degrade: Called with a note for each degradation (accounting and logging).
+    """
+
+    def __init__(self, profile: ProviderProfile, *, top_logprobs: int,
+                 structured: bool | None, max_n_per_request: int | None,
+                 on_degrade: Callable[[str], None]) -> None:
+        self.profile = profile
+        self._lock = threading.Lock()
+        self._caps = {kind: top_logprobs if cap is None else min(top_logprobs, cap)
+                      for kind, cap in (("completion", profile.completions_logprobs),
+                                        ("chat", profile.chat_logprobs))}
+        #: A list of prompts may go in one completions request.
+        self.prompt_lists = profile.prompt_lists
+        can_constrain = profile.grammar or profile.guided_choice or profile.json_schema
+        #: Sampled answers are constrained to the labels by default.
+        self.structured = can_constrain if structured is None else bool(structured)
+        #: Most answers asked for in one request.
+        self.max_n_per_request = max_n_per_request or profile.max_n
+        self._degraded: set[str] = set()
+        self._on_degrade = on_degrade
+
+    def logprobs_cap(self, kind: str) -> int:
+        """Top log-probabilities asked per token on ``kind`` requests now."""
+        with self._lock:
+            return self._caps[kind]
+
+    def lower_logprobs(self, kind: str, value: int) -> None:
+        """Ask for at most ``value`` alternatives on ``kind`` requests from now on."""
+        with self._lock:
+            self._caps[kind] = min(self._caps[kind], value)
+
+    def degrade(self, key: str, what: str, error: EndpointLimitError) -> bool:
+        """Record degradation ``key`` once (usage and log).
+
+        Returns:
+            False if it already happened: the caller must not degrade again (no loops).
+        """
+        with self._lock:
+            if key in self._degraded:
+                return False
+            self._degraded.add(key)
+        self._on_degrade(f"{what} ({error.detail[:200]})")
+        return True

@@ -109,6 +109,8 @@ class FakeLLMServer:
         profile: One of :data:`PROFILES` (None: a lenient llama.cpp-like server answering
             ``token_probs``).
         model_id: The model it lists at ``/v1/models``.
+        strict_model: Answer a request for any other model with vLLM's 404 ("The model `x`
+            does not exist."); by default any model name is served, as llama.cpp does.
     """
 
     def __init__(
@@ -124,11 +126,13 @@ class FakeLLMServer:
         port: int = 0,
         profile: str | None = None,
         model_id: str = "fake",
+        strict_model: bool = False,
     ) -> None:
         if profile is not None and profile not in PROFILES:
             raise ValueError(f"unknown profile {profile!r}; expected None or one of {PROFILES}")
         self.profile = profile
         self.model_id = model_id
+        self.strict_model = strict_model
         self.token_probs = dict(token_probs or {"accept": 0.6, "reject": 0.3})
         self.continuations = {k: dict(v) for k, v in (continuations or {}).items()}
         self.text = text
@@ -404,7 +408,7 @@ class FakeLLMServer:
                     owner = {"vllm": "vllm", "llamacpp": "llamacpp", "ollama": "library",
                              "openai-chat": "system", "openai-completions": "system"}
                     model: dict[str, Any] = {"id": server.model_id, "object": "model"}
-                    if server.profile is not None:
+                    if server.profile in owner:
                         model["owned_by"] = owner[server.profile]
                     self._json(200, {"object": "list", "data": [model]})
                 else:
@@ -426,6 +430,12 @@ class FakeLLMServer:
                     return
                 with server._lock:
                     server.bodies.append(body)
+                if server.strict_model and body.get("model") != server.model_id:
+                    # vLLM's answer to a model it does not serve.
+                    self._json(404, {"object": "error", "type": "NotFoundError", "code": 404,
+                                     "message": f"The model `{body.get('model')}` does not "
+                                                "exist."})
+                    return
                 refused = server._refusal(path, body)
                 if refused is not None:
                     self._json(*refused)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -28,14 +29,17 @@ from llm_experts.errors import (
     CallBudgetError,
     ConfigurationError,
     EndpointLimitError,
+    EndpointUnreachableError,
     ModelCallError,
 )
 from llm_experts.usage import Usage
 
-__all__ = ["RetryPolicy", "Transport", "classify_limit"]
+__all__ = ["BASE_URL_HINT", "RetryPolicy", "Transport", "classify_limit", "connection_failure"]
 
 logger = logging.getLogger("llm_experts")
 
+BASE_URL_HINT = "check BASE_URL (--base-url / OPENAI_BASE_URL)"
+_UNREACHABLE = ("connection refused", "host not found (DNS)")
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _NUMBER_AFTER = re.compile(
     r"(?:max(?:imum)?(?: value)?(?: allowed)?(?: is| of)?:?|<=|at most|between 0 and|"
@@ -53,6 +57,9 @@ class RetryPolicy:
         backoff_max: Upper bound of one backoff.
         jitter: Random extra fraction of each backoff (0.25: up to +25 %).
         max_retry_after: Upper bound on a server's ``Retry-After``.
+        seed: Seed of the jitter (None: fresh entropy).
+
+    A refused connection or an unknown host is never retried: nothing is there to answer.
     """
 
     max_retries: int = 4
@@ -60,6 +67,7 @@ class RetryPolicy:
     backoff_max: float = 30.0
     jitter: float = 0.25
     max_retry_after: float = 60.0
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
@@ -121,6 +129,45 @@ def classify_limit(status: int, message: str, kind: str) -> tuple[str, int | Non
     return None
 
 
+@dataclass(frozen=True)
+class _Failure:
+    """How one failed request is handled: its reason, the advice, and whether to retry."""
+
+    reason: str
+    advice: str
+    retryable: bool = False
+    wait: float = 0.0
+    unreachable: bool = False
+    limit: tuple[int, str, int | None] | None = None
+
+
+def connection_failure(exc: BaseException, timeout: float) -> tuple[str, str]:
+    """What a failed connection was, and the advice: ``(what, advice)``.
+
+    Reads the cause chain of an ``openai.APIConnectionError`` (refused, DNS, timeout, reset).
+
+    Example:
+        >>> connection_failure(ConnectionRefusedError(111, "Connection refused"), 5.0)
+        ('connection refused', 'start the server, or check BASE_URL (--base-url / OPENAI_BASE_URL)')
+    """
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(seen) < 10:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    if any(isinstance(e, ConnectionRefusedError) for e in seen):
+        return _UNREACHABLE[0], f"start the server, or {BASE_URL_HINT}"
+    if any(isinstance(e, socket.gaierror) for e in seen):
+        return _UNREACHABLE[1], BASE_URL_HINT
+    if any(isinstance(e, TimeoutError | openai.APITimeoutError)
+           or "timeout" in type(e).__name__.lower() for e in seen):
+        return (f"no answer within {timeout:g} s (timeout)",
+                f"{BASE_URL_HINT}, and that the server is up and not overloaded")
+    last = seen[-1]
+    return (f"connection failed ({type(last).__name__}: {str(last)[:120]})",
+            f"start the server, or {BASE_URL_HINT}")
+
+
 class Transport:
     """Sends requests to one endpoint: cache first, then the model, retried and accounted.
 
@@ -133,7 +180,6 @@ class Transport:
         retry: Retry policy.
         cache: Durable answer cache (None: none).
         max_calls: Most model calls (None: no limit); the next one raises CallBudgetError.
-        seed: Seed of the retry jitter.
         key_material: Extra fields of every cache key (parser version).
     """
 
@@ -148,7 +194,6 @@ class Transport:
         retry: RetryPolicy,
         cache: AnswerCache | None,
         max_calls: int | None,
-        seed: int | None,
         key_material: Mapping[str, Any],
     ) -> None:
         if max_calls is not None and (not isinstance(max_calls, int) or max_calls < 0):
@@ -164,7 +209,7 @@ class Transport:
         self.max_calls = max_calls
         self._key_material = dict(key_material)
         self._api_key = api_key
-        self._rng = random.Random(seed)
+        self._rng = random.Random(retry.seed)
         self._lock = threading.Lock()
         self._usage = Usage()
         self._started_calls = 0
@@ -247,68 +292,74 @@ class Transport:
 
     def _call_with_retries(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         attempts = self.retry.max_retries + 1
+        where = f"{kind} request to {self.base_url} (model {self.model!r})"
         for attempt in range(attempts):
             try:
                 return self._call(kind, payload)
             except Exception as exc:  # noqa: BLE001 - sorted into retryable or not below
-                retryable, wait, reason, limit = self._classify(exc, attempt, kind)
+                failure = self._classify(exc, attempt, kind)
             # Raised outside the except block, so the original exception (whose text may carry
             # the API key, e.g. echoed by a server) is not even attached as __context__.
-            if limit is not None:
-                status, why, number = limit
-                raise EndpointLimitError(
-                    self.redact(f"{kind} request to {self.base_url} (model {self.model!r}) "
-                                f"refused: {reason}"),
-                    status=status, reason=why, limit=number, detail=reason)
-            if not retryable:
-                raise ModelCallError(
-                    self.redact(
-                        f"{kind} request to {self.base_url} (model {self.model!r}) failed: "
-                        f"{reason}; check the endpoint, model name and API key"
-                    )
-                )
+            if failure.limit is not None:
+                status, why, number = failure.limit
+                raise EndpointLimitError(self.redact(f"{where} refused: {failure.reason}"),
+                                         status=status, reason=why, limit=number,
+                                         detail=failure.reason)
+            if failure.unreachable:
+                raise EndpointUnreachableError(
+                    self.redact(f"cannot use {self.base_url}: {failure.reason}; "
+                                f"{failure.advice}"),
+                    url=self.base_url, what=failure.reason, advice=failure.advice)
+            if not failure.retryable:
+                raise ModelCallError(self.redact(f"{where} failed: {failure.reason}; "
+                                                 f"{failure.advice}"))
             if attempt == attempts - 1:
-                raise ModelCallError(
-                    self.redact(
-                        f"{kind} request to {self.base_url} (model {self.model!r}) failed "
-                        f"{attempts} times, last: {reason}; raise RetryPolicy.max_retries "
-                        "or the timeout, or check the endpoint"
-                    )
-                )
+                raise ModelCallError(self.redact(
+                    f"{where} failed {attempts} times, last: {failure.reason}; "
+                    f"{failure.advice}"))
             self.count(retries=1)
-            logger.warning(
-                self.redact(
-                    f"{reason}; retry {attempt + 1}/{attempts - 1} in {wait:.2f} s "
-                    f"({self.base_url})"
-                )
-            )
-            time.sleep(wait)
+            logger.warning(self.redact(
+                f"{failure.reason}; retry {attempt + 1}/{attempts - 1} in {failure.wait:.2f} s "
+                f"({self.base_url})"))
+            time.sleep(failure.wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _classify(
-        self, exc: Exception, attempt: int, kind: str
-    ) -> tuple[bool, float, str, tuple[int, str, int | None] | None]:
+    def _classify(self, exc: Exception, attempt: int, kind: str) -> _Failure:
         backoff = self.retry.backoff(attempt, self._rng)
-        if isinstance(exc, openai.APITimeoutError):
-            return True, backoff, f"timed out after {self.timeout:g} s", None
-        if isinstance(exc, openai.APIConnectionError):
-            return True, backoff, f"connection error ({type(exc.__cause__).__name__})", None
+        retries = "raise RetryPolicy.max_retries"
+        if isinstance(exc, openai.APIConnectionError):  # APITimeoutError included
+            what, advice = connection_failure(exc, self.timeout)
+            if what in _UNREACHABLE:
+                return _Failure(what, advice, unreachable=True)
+            if isinstance(exc, openai.APITimeoutError):
+                return _Failure(f"timed out after {self.timeout:g} s", "raise the timeout "
+                                "(timeout=), or check that the server is not overloaded",
+                                retryable=True, wait=backoff)
+            return _Failure(f"connection error ({type(exc.__cause__).__name__})",
+                            f"check that the server is up; {retries}", retryable=True,
+                            wait=backoff)
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
-            text = self.redact(str(exc))
-            reason = f"HTTP {status}: {text[:300]}"
+            reason = f"HTTP {status}: {self.redact(str(exc))[:300]}"
             if status not in _RETRY_STATUS:
-                found = classify_limit(status, text, kind)
-                limit = (status, *found) if found is not None else None
-                return False, 0.0, reason, limit
+                found = classify_limit(status, self.redact(str(exc)), kind)
+                advice = ("check OPENAI_API_KEY" if status in (401, 403) else
+                          "check the endpoint, model name and API key")
+                return _Failure(reason, advice,
+                                limit=(status, *found) if found is not None else None)
             if status == 429:
                 after = _retry_after(exc.response.headers.get("retry-after"))
-                if after is not None:
-                    return True, min(after, self.retry.max_retry_after), reason, None
-            return True, backoff, reason, None
+                return _Failure(reason, f"the endpoint rate-limits: {retries} or lower the "
+                                "concurrency", retryable=True,
+                                wait=backoff if after is None
+                                else min(after, self.retry.max_retry_after))
+            return _Failure(reason, f"the server is failing: check its log, or {retries}",
+                            retryable=True, wait=backoff)
         if isinstance(exc, ValueError):  # json.JSONDecodeError: a malformed 200 answer
-            return True, backoff, f"malformed JSON answer ({exc})", None
-        return False, 0.0, f"{type(exc).__name__}: {self.redact(str(exc))[:300]}", None
+            return _Failure(f"malformed JSON answer ({exc})", f"check the endpoint; {retries}",
+                            retryable=True, wait=backoff)
+        return _Failure(f"{type(exc).__name__}: {self.redact(str(exc))[:300]}",
+                        "check the endpoint, model name and API key")
 
     def _call(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         args = dict(payload)
@@ -317,18 +368,6 @@ class Transport:
                                       else self._openai.completions.create)
         response = create(model=self.model, extra_body=extra, **args)
         return response.model_dump(mode="json")
-
-    def owned_by(self) -> str | None:
-        """``owned_by`` of the first model the endpoint lists (``GET /models``), if any.
-
-        Free (no tokens) and never raises: used to detect vLLM and llama.cpp servers.
-        """
-        try:
-            listed = self._openai.with_options(timeout=min(self.timeout, 5.0)).models.list()
-            first = next(iter(listed.data), None)
-            return str(first.owned_by) if first is not None and first.owned_by else None
-        except Exception:  # noqa: BLE001 - detection is best effort
-            return None
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -10,7 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from llm_experts import CallBudgetError, EndpointLimitError, LLMClient, LLMExpert
+from llm_experts import (
+    CallBudgetError,
+    EndpointConfig,
+    EndpointLimitError,
+    ExpertConfig,
+    LLMClient,
+    LLMExpert,
+)
 from llm_experts.personas import preset_names
 from llm_experts.planted import VARIANTS
 from llm_experts.testing import FakeLLMServer
@@ -21,11 +28,12 @@ CASES = [("openai-chat", "openai"), ("openai-completions", "openai"), ("vllm", "
          ("ollama", "ollama"), ("llamacpp", "llamacpp")]
 
 
-def expert(server, tmp_path, game="ultimatum", kwargs=None, **options):
+def expert(server, tmp_path, game="ultimatum", kwargs=None, provider=None, **options):
     options.setdefault("progress", False)
     return LLMExpert(IDS[game], preset_names(game)[0], env_kwargs=kwargs or {},
-                     base_url=server.base_url, model="m", api_key="none",
-                     cache_path=tmp_path / "cache.sqlite", **options)
+                     endpoint=EndpointConfig(base_url=server.base_url, model="fake",
+                                             api_key="none", provider=provider),
+                     config=ExpertConfig(cache_path=tmp_path / "cache.sqlite", **options))
 
 
 @pytest.mark.parametrize("mode", ["score", "sample"])
@@ -77,7 +85,8 @@ def test_the_same_refusal_after_degrading_raises_instead_of_looping(tmp_path):
                          "param": None, "code": 400}
 
     with StubbornVLLM(profile="vllm") as server:
-        client = LLMClient(base_url=server.base_url, model="m", provider="llamacpp")
+        client = LLMClient(EndpointConfig(base_url=server.base_url, model="fake",
+                                          provider="llamacpp"))
         with pytest.raises(EndpointLimitError, match="max allowed: 20"):
             client.score("He decides to \"", ("reject", "accept"))
         assert server.request_count == 2
@@ -88,7 +97,7 @@ def test_detects_vllm_and_llamacpp_from_the_models_list():
     for profile, expected in (("vllm", "vllm"), ("llamacpp", "llamacpp"),
                               ("ollama", "generic")):
         with FakeLLMServer(profile=profile) as server:
-            client = LLMClient(base_url=server.base_url, model="m")
+            client = LLMClient(EndpointConfig(base_url=server.base_url, model="fake"))
             assert client.profile.name == expected and client.provider_detected
 
 
@@ -133,10 +142,12 @@ def test_the_real_embedded_server_behind_a_limit_of_20_alternatives(mode, style,
     from llm_experts import EmbeddedServer
 
     with EmbeddedServer("smollm2-135m-instruct") as server:
-        e = LLMExpert(IDS["double_or_nothing"], "cautious", base_url=server.base_url,
-                      model="smollm2-135m-instruct", provider="vllm", mode=mode,
-                      prompt_style=style, n_samples=2, cache_path=tmp_path / "c.sqlite",
-                      progress=False, concurrency=1)
+        e = LLMExpert(IDS["double_or_nothing"], "cautious",
+                      endpoint=EndpointConfig(base_url=server.base_url,
+                                              model="smollm2-135m-instruct", provider="vllm"),
+                      config=ExpertConfig(mode=mode, prompt_style=style, n_samples=2,
+                                          cache_path=tmp_path / "c.sqlite", progress=False,
+                                          concurrency=1))
         report = e.tabulate()
     assert e.client.logprobs_cap("completion") == e.client.logprobs_cap("chat") == 20
     assert report.tabulated + len(report.invalid) == 5

@@ -6,20 +6,30 @@ import time
 import pytest
 
 from llm_experts.cache import AnswerCache, ProvenanceLog
-from llm_experts.client import LLMClient, RetryPolicy, parse_answer
+from llm_experts.client import (
+    EndpointConfig,
+    LLMClient,
+    RetryPolicy,
+    SampleSettings,
+    parse_answer,
+)
 from llm_experts.errors import ConfigurationError, ModelCallError
+from llm_experts.scorer import ScoreSettings
 from llm_experts.testing import FAKE_API_KEY as FAKE_KEY
 from llm_experts.testing import FakeLLMServer
 
 LABELS = ("reject", "accept")
 
 
-def make_client(server, tmp_path=None, **kwargs):
-    kwargs.setdefault("retry", RetryPolicy(max_retries=3, backoff_base=0.01, backoff_max=0.05))
+def make_client(server, tmp_path=None, *, retry=None, timeout=None, structured=None):
+    retry = retry or RetryPolicy(max_retries=3, backoff_base=0.01, backoff_max=0.05)
+    stores = {}
     if tmp_path is not None:
-        kwargs.setdefault("cache", AnswerCache(tmp_path / "cache.sqlite"))
-        kwargs.setdefault("provenance", ProvenanceLog(tmp_path / "prov.jsonl"))
-    return LLMClient(base_url=server.base_url, model="fake", api_key=FAKE_KEY, **kwargs)
+        stores = {"cache": AnswerCache(tmp_path / "cache.sqlite"),
+                  "provenance": ProvenanceLog(tmp_path / "prov.jsonl")}
+    endpoint = EndpointConfig(base_url=server.base_url, model="fake", api_key=FAKE_KEY,
+                              retry=retry, timeout=timeout)
+    return LLMClient(endpoint, sampling=SampleSettings(structured=structured), **stores)
 
 
 class TestParseAnswer:
@@ -176,7 +186,11 @@ def test_cache_replays_without_calls(fake_server, tmp_path):
 def test_configuration_errors(monkeypatch):
     monkeypatch.delenv("SUBRATIONAL_LLM_MODEL", raising=False)
     with pytest.raises(ConfigurationError, match="SUBRATIONAL_LLM_MODEL"):
-        LLMClient(base_url="http://127.0.0.1:9/v1")
+        LLMClient(EndpointConfig(base_url="http://127.0.0.1:9/v1"))
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     with pytest.raises(ConfigurationError, match="not built in"):
-        LLMClient(model="gpt-x")
+        LLMClient(EndpointConfig(model="gpt-x"))
+    with pytest.raises(ConfigurationError, match="timeout must be > 0"):
+        EndpointConfig(timeout=0)
+    with pytest.raises(ConfigurationError, match="top_logprobs must be in"):
+        ScoreSettings(top_logprobs=0)

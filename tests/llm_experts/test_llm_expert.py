@@ -19,6 +19,8 @@ pytest.importorskip("subrational_gym.policies")
 from llm_experts import (  # noqa: E402
     AnswerCache,
     DemonstrationFileError,
+    EndpointConfig,
+    ExpertConfig,
     InvalidStateError,
     LLMExpert,
     load_demonstrations,
@@ -38,11 +40,8 @@ def fake_expert(server, tmp_path, **kwargs):
     return LLMExpert(
         ENV,
         "fairness",
-        base_url=server.base_url,
-        model="fake",
-        api_key=FAKE_KEY,
-        cache_path=tmp_path / "cache.sqlite",
-        **kwargs,
+        endpoint=EndpointConfig(base_url=server.base_url, model="fake", api_key=FAKE_KEY),
+        config=ExpertConfig(cache_path=tmp_path / "cache.sqlite", **kwargs),
     )
 
 
@@ -117,8 +116,12 @@ class TestExpertWithFakeServer:
             obs, _ = gym.make(ENV).reset(seed=0)
             with pytest.raises(InvalidStateError, match="no valid answer.*Fix:"):
                 expert(obs[None])
-            with pytest.raises(InvalidStateError):
-                _ = expert.probs
+            # Reading probs never calls the model: the unanswered rows are NaN.
+            asked = server.request_count
+            assert np.isnan(expert.probs[expert.model.decision_mask]).all()
+            assert server.request_count == asked
+            with pytest.raises(InvalidStateError, match="no valid answer"):
+                expert.complete_table()
 
     def test_sample_mode_counts_answers(self, tmp_path):
         with FakeLLMServer(texts=['accept"', 'reject"', "I'm sorry, I can't."]) as server:
@@ -132,10 +135,12 @@ class TestExpertWithFakeServer:
 def _run_tabulation(url, cache, tag):
     script = textwrap.dedent(
         f"""
-        from llm_experts.expert import LLMExpert
-        e = LLMExpert({ENV!r}, "fairness", base_url={url!r}, model="fake",
-                      api_key={FAKE_KEY!r}, cache_path={str(cache)!r}, concurrency=2,
-                      progress=False)
+        from llm_experts import EndpointConfig, ExpertConfig, LLMExpert
+        e = LLMExpert({ENV!r}, "fairness",
+                      endpoint=EndpointConfig(base_url={url!r}, model="fake",
+                                              api_key={FAKE_KEY!r}),
+                      config=ExpertConfig(cache_path={str(cache)!r}, concurrency=2,
+                                          progress=False))
         print({tag!r}, e.tabulate().tabulated, flush=True)
         """
     )
@@ -206,7 +211,8 @@ def test_embedded_expert_rollout_and_demonstrations(embedded, no_endpoint_env, t
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     venv = DummyVecEnv([lambda: RolloutInfoWrapper(gym.make(ENV))])
-    expert = LLMExpert(ENV, persona="fairness", cache_path=tmp_path / "c.sqlite", progress=False)
+    config = ExpertConfig(cache_path=tmp_path / "c.sqlite", progress=False)
+    expert = LLMExpert(ENV, persona="fairness", config=config)
     report = expert.tabulate()
     assert report.complete, report.invalid
     calls = expert.usage.model_calls
@@ -218,7 +224,7 @@ def test_embedded_expert_rollout_and_demonstrations(embedded, no_endpoint_env, t
     assert probs.shape == (1, 2) and np.isclose(probs.sum(), 1.0)
     path = save_demonstrations(tmp_path / "demos", trajectories)
     assert len(load_demonstrations(path)) == len(trajectories) >= 20
-    second = LLMExpert(ENV, persona="fairness", cache_path=tmp_path / "c.sqlite", progress=False)
+    second = LLMExpert(ENV, persona="fairness", config=config)
     second.tabulate()
     assert second.usage.model_calls == 0
     np.testing.assert_allclose(second.probs, expert.probs)

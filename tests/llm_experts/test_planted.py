@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from llm_experts import LLMExpert
+from llm_experts import EndpointConfig, ExpertConfig, LLMExpert
 from llm_experts.personas import preset_names
 from llm_experts.planted import (
     PLANTED,
@@ -64,9 +64,10 @@ def _experts(server, cache):
     for game, study in STUDIES.items():
         kwargs = dict(study.variant(study.hypothesis_variant).env_kwargs)
         for name in preset_names(game):
-            expert = LLMExpert(IDS[game], name, env_kwargs=kwargs, model="planted",
-                               base_url=server.base_url, api_key="none", cache_path=cache,
-                               progress=False)
+            expert = LLMExpert(IDS[game], name, env_kwargs=kwargs,
+                               endpoint=EndpointConfig(base_url=server.base_url,
+                                                       model="planted", api_key="none"),
+                               config=ExpertConfig(cache_path=cache, progress=False))
             report = expert.tabulate()
             assert report.complete, report.invalid
             experts[(game, name)] = expert
