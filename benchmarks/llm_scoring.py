@@ -26,14 +26,15 @@ from typing import Any
 
 import numpy as np
 
-from llm_experts import LLMExpert
+from llm_experts import EndpointConfig, ExpertConfig, LLMExpert
 from subrational_gym.studies import STUDIES
 
 
 def _tabulate(game: str, cache: Path, **options: Any) -> tuple[LLMExpert, dict[str, Any]]:
     study = STUDIES[game]
-    expert = LLMExpert(study.env_id, study.default_persona, cache_path=cache, progress=False,
-                       **options)
+    endpoint = EndpointConfig(model=options.pop("model", None))
+    expert = LLMExpert(study.env_id, study.default_persona, endpoint=endpoint,
+                       config=ExpertConfig(cache_path=cache, progress=False, **options))
     started = time.perf_counter()
     report = expert.tabulate()
     record = {**report.to_dict(), "seconds": time.perf_counter() - started,

@@ -34,7 +34,15 @@ from typing import Any
 import numpy as np
 
 from benchmarks import env_speed, reporting
-from llm_experts import CallBudgetError, CallPlan, LLMExpert, Usage
+from llm_experts import (
+    CallBudgetError,
+    CallPlan,
+    EndpointConfig,
+    EndpointUnreachableError,
+    ExpertConfig,
+    LLMExpert,
+    Usage,
+)
 from llm_experts.prompts import PROMPT_VERSIONS
 from llm_experts.providers import PROVIDERS
 from subrational_gym import controls, human_data, hypotheses, model_card
@@ -390,11 +398,12 @@ class Replication:
         if self.args.max_calls is not None:  # one budget for the whole run
             kwargs.setdefault("max_calls", max(0, self.args.max_calls
                                                - self.llm_usage.model_calls))
+        endpoint = EndpointConfig(base_url=self.args.base_url, model=self.args.model,
+                                  provider=self.args.provider)
+        config = ExpertConfig(progress=self.args.progress, min_coverage=self.args.min_coverage,
+                              counterbalance=not self.args.one_order, **kwargs)
         return LLMExpert(study.env_id, persona, env_kwargs=dict(variant.env_kwargs),
-                         model=self.args.model, base_url=self.args.base_url,
-                         progress=self.args.progress, provider=self.args.provider,
-                         min_coverage=self.args.min_coverage,
-                         counterbalance=not self.args.one_order, **kwargs)
+                         endpoint=endpoint, config=config)
 
     def _account(self, game: str, report: Any) -> None:
         """Add one tabulation to the run's model use and to its game's record."""
@@ -1032,6 +1041,9 @@ if __name__ == "__main__":
     except CallBudgetError as exc:
         print(f"\nstopped: {exc}", file=sys.stderr)
         sys.exit(3)
+    except EndpointUnreachableError as exc:  # one line, before any work: no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     except KeyboardInterrupt:
         print("\ninterrupted: every model answer received so far is saved in the answer "
               "cache; run the same command again (make demo) to resume without asking the "
