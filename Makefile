@@ -22,7 +22,7 @@ WORKERS ?= 2
 TEST_WORKERS ?= 2
 DEMO_STARTED := $(shell date +%s.%N)
 
-.PHONY: demo test install lint clean
+.PHONY: demo test install lint clean docs
 
 install: $(VENV)/.installed
 
@@ -49,7 +49,12 @@ test: install $(GYM1)/.installed
 		tests/test_behaviour.py tests/test_studies.py \
 		tests/test_inference.py \
 		tests/test_tabular.py subrational_gym --ignore=subrational_gym/learners
+	$(MAKE) docs
 	$(BIN)/ruff check .
+
+# The docs site (mkdocs.yml, docs/): strict, so broken links and references fail.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 demo: install
 	SUBRATIONAL_DEMO_STARTED=$(DEMO_STARTED) $(BIN)/python -m benchmarks.replicate \
@@ -61,4 +66,4 @@ lint: install
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) $(GYM1) *.egg-info .pytest_cache
+	rm -rf $(VENV) $(GYM1) *.egg-info .pytest_cache site
