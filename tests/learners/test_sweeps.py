@@ -183,22 +183,23 @@ def test_a_limit_keeps_work_off_a_reserved_core(tmp_path):
     assert _overlaps(two)
 
 
-def test_the_readme_runner_example_runs_as_written(tmp_path):
-    """The README's Runner example, verbatim, in a fresh folder."""
-    import re
+def test_the_documented_runner_example_runs_as_written(tmp_path):
+    """The Runner example of docs/runner.md, verbatim, in a fresh folder."""
     import subprocess
     import sys
-    from pathlib import Path
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    [block] = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S)
-               if "Runner(RunStore(" in b]
-    out = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    out = subprocess.run([sys.executable, "-c", _documented_runner_block()], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert out.returncode == 0, out.stderr[-3000:]
     tvs, family = out.stdout.strip().splitlines()[-1].rsplit("] ", 1)
     assert len(tvs.strip("[").split(",")) == 3 and family
     assert len(RunStore(tmp_path / "results" / "my-sweep").keys()) == 3
+
+
+def _counts(runner: Runner) -> tuple[int, int]:
+    """What the progress says: (running, queued)."""
+    return runner.runner.progress.running, runner.runner.progress.queued
 
 
 def test_the_bar_counts_the_job_running_in_process(tmp_path):
@@ -207,11 +208,11 @@ def test_the_bar_counts_the_job_running_in_process(tmp_path):
     jobs, tables = _grid(learners=("bc",))  # 2 personas x 2 seeds
     seen = []
     runner = Runner(RunStore(tmp_path), workers=1, progress=False,
-                    on_record=lambda _: seen.append((runner._bar.running, runner._bar.queued)))
+                    on_record=lambda _: seen.append(_counts(runner)))
     with runner:
         runner.submit(jobs, tables)
         assert seen == [(1, 3), (1, 2), (1, 1), (1, 0)]
-        assert (runner._bar.running, runner._bar.queued) == (0, 0)
+        assert _counts(runner) == (0, 0)
 
 
 def test_jobs_not_started_before_a_ctrl_c_can_be_submitted_again(tmp_path):
@@ -247,10 +248,9 @@ def test_the_bar_counts_as_running_only_what_the_workers_can_hold(tmp_path):
     with pytest.raises(KeyboardInterrupt), \
             Runner(RunStore(tmp_path), workers=2, progress=False) as runner:
         runner.submit(slow, {slow[0].expert_digest: expert.probs})
-        assert (runner._bar.running, runner._bar.queued) == (2, 2)
+        assert _counts(runner) == (2, 2)
         runner.limit(1)
-        runner._bar.update(started=runner._occupancy())
-        assert (runner._bar.running, runner._bar.queued) == (1, 3)
+        assert _counts(runner) == (1, 3)
         raise KeyboardInterrupt  # stop the workers: no job finishes
     assert RunStore(tmp_path).keys() == []
 
@@ -263,18 +263,19 @@ def test_jobs_held_back_by_the_limit_are_counted_as_queued(tmp_path):
             Runner(RunStore(tmp_path), workers=2, progress=False) as runner:
         runner.limit(1)
         runner.submit(slow, {slow[0].expert_digest: expert.probs})
-        assert len(runner._waiting) == 3
-        assert (runner._bar.running, runner._bar.queued) == (1, 3)
+        assert len(runner.runner.executor.held()) == 3
+        assert _counts(runner) == (1, 3)
         raise KeyboardInterrupt  # stop the workers: no job finishes
     assert RunStore(tmp_path).keys() == []
 
 
-def _readme_runner_block() -> str:
+def _documented_runner_block() -> str:
+    """The Python block of docs/runner.md that builds a Runner (it was the README's)."""
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    [block] = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S)
+    page = (Path(__file__).parents[2] / "docs" / "runner.md").read_text()
+    [block] = [b for b in re.findall(r"```python\n(.*?)```", page, re.S)
                if "Runner(RunStore(" in b]
     return block
 
@@ -303,14 +304,14 @@ def _without_the_main_guard(block: str) -> str:
 
 
 @pytest.mark.slow
-def test_the_readme_runner_example_saved_without_a_main_guard_fails_fast(tmp_path):
-    """Saved as a script and run without its ``__main__`` guard, the README's example (as
+def test_the_documented_runner_example_saved_without_a_main_guard_fails_fast(tmp_path):
+    """Saved as a script and run without its ``__main__`` guard, the documented example (as
     it read before the guard): the forkserver workers import the script again and build a
     Runner as they start. It used to hang for ever at 0% CPU; now each worker refuses with
     the fix in its message, and the driver stops with an error that names it, within
     seconds (timeout: a hang)."""
     script = tmp_path / "my_sweep.py"
-    script.write_text(_without_the_main_guard(_readme_runner_block()))
+    script.write_text(_without_the_main_guard(_documented_runner_block()))
     assert "__main__" not in script.read_text()
     started = time.time()
     out = _run_script(script, tmp_path)
@@ -323,11 +324,11 @@ def test_the_readme_runner_example_saved_without_a_main_guard_fails_fast(tmp_pat
 
 
 @pytest.mark.slow
-def test_the_readme_runner_example_saved_as_a_script_runs(tmp_path):
-    """The README's example, verbatim (under its ``__main__`` guard), saved as a script
+def test_the_documented_runner_example_saved_as_a_script_runs(tmp_path):
+    """The documented example, verbatim (under its ``__main__`` guard), saved as a script
     and run: it runs to the end."""
     script = tmp_path / "my_sweep.py"
-    script.write_text(_readme_runner_block())
+    script.write_text(_documented_runner_block())
     out = _run_script(script, tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     assert len(RunStore(tmp_path / "results" / "my-sweep").keys()) == 3
