@@ -25,6 +25,7 @@ class DoctestFences(Preprocessor):
     """Wrap every unfenced run of doctest lines in a ``pycon`` code fence."""
 
     def run(self, lines: list[str]) -> list[str]:
+        """Return the lines with each doctest run between pycon fences."""
         out: list[str] = []
         in_fence = False
         i = 0
