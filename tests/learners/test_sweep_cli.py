@@ -84,7 +84,8 @@ def test_tiny_sweep_gives_the_same_records_locally_and_on_ray(tmp_path):
 
 
 def _kill_first_ray_task(name: str, killed: list[int], deadline: float) -> None:
-    """SIGKILL the first Ray worker whose process title says it runs task ``name``."""
+    """SIGKILL the first Ray worker whose process title says it runs a task ``name...``
+    (the runner names each Ray task after its job)."""
     import os
     import signal
     import time
@@ -129,7 +130,7 @@ def test_a_killed_ray_worker_is_retried_and_every_record_written_once(tmp_path):
     try:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
         killer = threading.Thread(target=_kill_first_ray_task,
-                                  args=("_run_safely", killed, time.time() + 300))
+                                  args=(jobs[0].describe(), killed, time.time() + 300))
         killer.start()
         remote = execute(jobs, tables, store, executor="ray", progress=False)
         killer.join()
