@@ -82,10 +82,11 @@ SESOI: Mapping[str, Sesoi] = {
         "Henrich et al. data, CORE Econ unit 4.12)"),
     "marshmallow": Sesoi(
         0.10, "share of the waiting time waited, per year of age",
-        "half the human shift between 3 and 4 years: most 3-year-olds take the immediate "
-        "reward while most 4-year-olds wait for the larger one (Developmental "
-        "Psychobiology 2014 review), and 28-70% of 4-year-olds wait the full 10 minutes "
-        "(Lamm et al. 2018): at least 20 points of the waiting time in a year"),
+        "a judgement on qualitative figures, not a measured gradient: most 3-year-olds "
+        "take the immediate reward while most 4-year-olds wait for the larger one "
+        "(Developmental Psychobiology 2014 review), and 28-70% of 4-year-olds wait the "
+        "full 10 minutes (Lamm et al. 2018); read as a shift of at least 20 points of the "
+        "waiting time between 3 and 4 years, the margin is half of it"),
     "double_or_nothing": Sesoi(
         0.135, "difference in the share gambling at the first decision",
         "half the house-money gap, a difference in risk taking people show between two "
@@ -93,10 +94,12 @@ SESOI: Mapping[str, Sesoi] = {
         "Johnson 1990)"),
     "procrastination": Sesoi(
         0.10, "present-bias factor beta per GPA point",
-        "no human figure gives beta per GPA point (procrastination's correlation with "
-        "grades is small, r -0.1 to -0.25; Steel 2007): the margin is the gap between "
-        "present bias for consumption (beta 0.7; Laibson et al. 2007) and for effort "
-        "(beta 0.9; Augenblick et al. 2015), 0.2, spread over the GPA range 2 to 4"),
+        "a judgement: no human figure gives beta per GPA point, and procrastination's "
+        "correlation with grades is small (r -0.1 to -0.25; Steel 2007). The margin is "
+        "the whole gap between present bias for consumption (beta 0.7; Laibson et al. "
+        "2007) and for effort (beta 0.9; Augenblick et al. 2015), 0.2, spread over the GPA "
+        "range 2 to 4; the whole gap, not half as in the other games, since a smaller "
+        "margin would be a guess below any human comparison"),
 }
 
 #: How each hypothesis is decided, in words (the functions' docstrings say the same).

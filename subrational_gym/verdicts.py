@@ -164,12 +164,18 @@ def behaviour_effect(
     sesoi: float,
     sign: float = 1.0,
     level: float = EFFECT_LEVEL,
+    outcome_range: tuple[float, float] | None = (0.0, 1.0),
 ) -> Effect:
     """The slope of a per-episode outcome on the personas' attribute, pooled over personas.
 
     A joint model of all personas: ordinary least squares of the outcome on the attribute
     over every episode (``scipy.stats.linregress``, t interval). With two personas coded
     0 and 1 the slope is the difference of their means (a pooled-variance t test).
+    Each persona gets one pseudo-episode at each end of ``outcome_range`` (for a 0/1
+    outcome, the Agresti-Caffo 2000 adjustment of a difference of proportions): a small
+    sample in which every episode is alike then gets an interval of honest width rather
+    than none (20 episodes of the same choice per persona cannot show two personas alike
+    within 0.1; 200 can).
 
     Args:
         groups: Per persona, ``(outcome values, number of episodes with that value)``.
@@ -179,16 +185,19 @@ def behaviour_effect(
         sign: +1 when the finding claims a positive slope, -1 for a negative one (the
             effect is reported as ``sign * slope``).
         level: Two-sided confidence level.
+        outcome_range: The outcome's possible range, for the pseudo-episodes (None: no
+            adjustment).
 
     Raises:
-        ParameterError: for keys that differ, or fractional or negative episode counts.
+        ParameterError: for keys that differ, fractional or negative episode counts, or
+            outcomes outside ``outcome_range``.
             With episodes of fewer than two attribute values the effect is returned
             unidentified (an infinite interval).
 
     >>> e = behaviour_effect({"a": ([0, 1], [50, 50]), "b": ([0, 1], [10, 90])},
     ...                      {"a": 0, "b": 1}, name="difference", sesoi=0.1)
     >>> round(e.value, 2), e.verdict()
-    (0.4, 'reproduced')
+    (0.39, 'reproduced')
     """
     if set(groups) != set(attributes):
         raise ParameterError(f"groups and attributes must name the same personas, got "
@@ -202,13 +211,24 @@ def behaviour_effect(
                 f"judge sampled episodes (ActionCounts.sample or from_trajectories), not "
                 f"expected counts (from_policy)")
         reps = np.round(counts).astype(int)
-        ys.append(np.repeat(np.asarray(values, dtype=float), reps))
-        xs.append(np.full(reps.sum(), float(attributes[key])))
+        values = np.asarray(values, dtype=float)
+        y = np.repeat(values, reps)
+        if len(y) and outcome_range is not None:
+            low, high = outcome_range
+            if values[reps > 0].min() < low or values[reps > 0].max() > high:
+                raise ParameterError(
+                    f"outcomes of {key!r} must lie in outcome_range {outcome_range}, got "
+                    f"{values[reps > 0].tolist()}; pass the outcome's own range")
+            y = np.concatenate([y, [low, high]])  # the pseudo-episodes
+        ys.append(y)
+        xs.append(np.full(len(y), float(attributes[key])))
     x, y = np.concatenate(xs), np.concatenate(ys)
-    n = len(y)
+    n = int(sum(np.round(np.asarray(c, dtype=float)).sum() for _, c in groups.values()))
     method = ("pooled least squares of the per-episode outcome on the attribute "
-              "(scipy.stats.linregress, t interval)")
-    if len(np.unique(x)) < 2 or n < 3:
+              "(scipy.stats.linregress, t interval"
+              + (", one pseudo-episode at each end of the range per persona)"
+                 if outcome_range is not None else ")"))
+    if len(np.unique(x)) < 2 or len(y) < 3:
         # Too few episodes (a persona without one): nothing bounds the effect.
         return Effect(name=name, value=0.0, interval=(-np.inf, np.inf), level=level,
                       sesoi=sesoi, p_value=1.0, method=method, n=n, identified=False)
@@ -217,9 +237,10 @@ def behaviour_effect(
     else:
         res = stats.linregress(x, y)
         slope, se = sign * float(res.slope), float(res.stderr)
-    t = stats.t.ppf(0.5 + level / 2, n - 2)
+    dof = len(y) - 2
+    t = stats.t.ppf(0.5 + level / 2, dof)
     if se > 0:
-        p = float(stats.t.sf(slope / se, n - 2))
+        p = float(stats.t.sf(slope / se, dof))
     else:  # no variation around the line: the sign of the slope is certain
         p = 0.0 if slope > 0 else 1.0
     return Effect(name=name, value=slope, interval=(slope - t * se, slope + t * se),

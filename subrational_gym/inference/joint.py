@@ -59,6 +59,13 @@ class AttributeEffect:
             (False: the data do not bound the slope on at least one side).
         separate: Each persona's own fit of the parameter (estimate and interval at
             ``level``), for the reader.
+        capped: Whether the profile interval's lower and upper ends are reached with a
+            persona's parameter at the edge of its range. There the end is set by the
+            range rather than by the data alone and the chi-squared calibration of the
+            profile does not hold (a boundary problem: a time-consistent student at beta 1
+            made the upper end too short). A capped upper end is widened to the
+            conservative bound from the two extreme personas' own intervals (see
+            :func:`attribute_effect`); a capped lower end is only reported.
     """
 
     family: str
@@ -75,11 +82,13 @@ class AttributeEffect:
     p_value: float
     bounded: bool
     separate: dict[str, dict[str, Any]] = field(default_factory=dict)
+    capped: tuple[bool, bool] = (False, False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         out = dict(self.__dict__)
         out["interval"] = list(self.interval)
+        out["capped"] = list(self.capped)
         return out
 
 
@@ -114,6 +123,23 @@ def _walk(family: str, counts: ActionCounts, parameter: str, grid: np.ndarray,
     return ll
 
 
+def _crossings(grid: np.ndarray, ll: np.ndarray, drop: float) -> list[float]:
+    """Where the profile falls ``drop`` below its top, interpolated between grid points.
+
+    Taking the outermost grid points inside would shorten the interval by up to a step.
+    """
+    cut = float(ll.max()) - drop
+    inside = np.flatnonzero(ll >= cut)
+    ends = []
+    for i, j in ((int(inside.min()), int(inside.min()) - 1),
+                 (int(inside.max()), int(inside.max()) + 1)):
+        if j < 0 or j >= len(grid) or not np.isfinite(ll[j]):
+            ends.append(float(grid[i]))  # the range's edge (or -inf beyond it)
+        else:
+            ends.append(float(grid[j] + (grid[i] - grid[j]) * (cut - ll[j]) / (ll[i] - ll[j])))
+    return ends
+
+
 def _profile(family: str, counts: ActionCounts, parameter: str, level: float,
              seed: int) -> tuple[_Profile, dict[str, Any]]:
     own = fit(family, counts, seed=seed, ci=False)
@@ -136,10 +162,11 @@ def _profile(family: str, counts: ActionCounts, parameter: str, level: float,
     grid, ll = grid[order], ll[order]
     grid, first = np.unique(grid, return_index=True)
     ll = np.maximum.reduceat(ll, first)
-    top = float(ll.max())
-    inside = grid[ll >= top - crit]
     separate = {"estimate": float(grid[int(np.argmax(ll))]),
-                "interval": [float(inside.min()), float(inside.max())], "n_obs": own.n_obs}
+                "interval": _crossings(grid, ll, crit),
+                "interval_bonferroni": _crossings(
+                    grid, ll, stats.chi2.ppf(1 - (1 - level) / 2, 1) / 2),
+                "n_obs": own.n_obs}
     return _Profile(grid, ll), separate
 
 
@@ -208,6 +235,30 @@ def attribute_effect(
     crit = stats.chi2.ppf(level, 1) / 2
     inside = slopes[prof >= ll - crit]
     lo, hi = float(inside.min()), float(inside.max())
+    # An end is capped when a persona's value there sits at the range's edge (within the
+    # grids' resolution).
+    tol = 2 * (centres[1] - centres[0]) + (slopes[1] - slopes[0]) * float(np.abs(dx).max())
+
+    def at_edge(s: float) -> bool:
+        i = int(np.flatnonzero(slopes == s)[0])
+        v = centres[best_c[i]] + s * dx
+        return bool(np.any(v <= low + tol) or np.any(v >= high - tol))
+
+    capped = (at_edge(lo), at_edge(hi))
+    # Under the linear model the slope is (theta_top - theta_bottom) / (x_top - x_bottom),
+    # so the extreme personas' own intervals at 1 - (1 - level) / 2 bound it at one-sided
+    # (1 - level) / 2 (Bonferroni); a persona's own profile interval keeps its coverage at
+    # a bound (the boundary only makes it conservative). A capped upper end is widened to
+    # it: that end decides "not reproduced", and a time-consistent student at beta 1 made
+    # it too short. A capped lower end is reported (``capped``) but kept: widening it with
+    # an own interval that a misspecified persona's multimodal profile leaves unbounded
+    # would unidentify clear orderings (two gamblers at loss aversion 0 and 10).
+    top_p, bottom_p = names[int(np.argmax(x))], names[int(np.argmin(x))]
+    top_w, bottom_w = (separate[str(top_p)]["interval_bonferroni"],
+                       separate[str(bottom_p)]["interval_bonferroni"])
+    span_x = float(x.max() - x.min())
+    if capped[1]:
+        hi = max(hi, (top_w[1] - bottom_w[0]) / span_x)
     statistic = max(0.0, 2 * (ll - ll0))
     tail = 0.5 * float(stats.chi2.sf(statistic, 1))
     p_value = tail if slope > 0 else 1.0 - tail
@@ -217,4 +268,5 @@ def attribute_effect(
         slope=slope, interval=(lo, hi), level=level, centre=centre,
         values={str(n): centre + slope * d for n, d in zip(names, dx, strict=True)},
         loglik=ll, loglik_no_effect=ll0, statistic=statistic, p_value=p_value,
-        bounded=bool(lo > slopes[0] and hi < slopes[-1]), separate=separate)
+        bounded=bool(lo > slopes[0] and hi < slopes[-1]), separate=separate,
+        capped=capped)
