@@ -125,7 +125,7 @@ def test_replication_stopped_by_max_calls_resumes_without_repeating(tmp_path, ca
 
     with FakeLLMServer(profile="vllm") as server:
         argv = ["--budget", "tiny", "--games", "ultimatum", "--no-perf", "--no-progress",
-                "--base-url", server.base_url, "--model", "m", "--provider", "vllm",
+                "--base-url", server.base_url, "--model", "fake", "--provider", "vllm",
                 "--cache", str(tmp_path / "answers.sqlite"), "--out", str(tmp_path / "out"),
                 "--price-per-million-input", "0.5", "--price-per-million-output", "1.5"]
         with pytest.raises(CallBudgetError, match="max_calls=5"):
