@@ -6,7 +6,7 @@ read both as "Jerry is <traits>." and "You are Jerry, <traits>."
 Example:
     >>> get_persona("fairness").third_person()
     'Jerry is an adult who cares a lot about fairness.'
-    >>> get_persona("child-4", game="marshmallow").attributes["age"]
+    >>> get_persona("child-4").attributes["age"]
     4
 
 References:
@@ -24,9 +24,14 @@ from typing import Any
 from llm_experts.errors import ConfigurationError
 from subrational_gym.studies import STUDIES
 
-__all__ = ["GAMES", "PRESETS", "Persona", "custom_persona", "get_persona", "preset_names"]
+__all__ = ["PRESETS", "Persona", "custom_persona", "get_persona", "preset_names"]
 
-GAMES = tuple(STUDIES)
+
+def __getattr__(name: str) -> Any:
+    """``GAMES``: the games personas can be made for (those with a registered study)."""
+    if name == "GAMES":
+        return tuple(STUDIES)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -57,9 +62,9 @@ class Persona:
             raise ConfigurationError(
                 f"persona character must be a name without quotes, got {self.character!r}"
             )
-        if self.game is not None and self.game not in GAMES:
+        if self.game is not None and self.game not in STUDIES:
             raise ConfigurationError(
-                f"persona game must be None or one of {GAMES}, got {self.game!r}"
+                f"persona game must be None or one of {tuple(STUDIES)}, got {self.game!r}"
             )
         object.__setattr__(self, "attributes", MappingProxyType(dict(self.attributes)))
 
@@ -79,7 +84,30 @@ def _presets() -> dict[str, Persona]:
             for study in STUDIES.values() for spec in study.personas}
 
 
-PRESETS: Mapping[str, Persona] = MappingProxyType(_presets())
+class _Presets(Mapping[str, Persona]):
+    """The presets of every registered study, rebuilt when a study is registered."""
+
+    def __init__(self) -> None:
+        self._games: tuple[str, ...] = ()
+        self._table: dict[str, Persona] = {}
+
+    def _now(self) -> dict[str, Persona]:
+        if self._games != tuple(STUDIES):
+            self._table, self._games = _presets(), tuple(STUDIES)
+        return self._table
+
+    def __getitem__(self, name: str) -> Persona:
+        return self._now()[name]
+
+    def __iter__(self) -> Any:
+        return iter(self._now())
+
+    def __len__(self) -> int:
+        return len(self._now())
+
+
+#: The personas of every study, by name (read-only).
+PRESETS: Mapping[str, Persona] = _Presets()
 
 
 def preset_names(game: str | None = None) -> tuple[str, ...]:

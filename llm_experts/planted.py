@@ -37,59 +37,56 @@ from llm_experts.personas import get_persona, preset_names
 from llm_experts.prompts import build_prompt, label_orders
 from llm_experts.testing import FakeLLMServer
 from subrational_gym import make_env, policies
-from subrational_gym.controls import flat_policy
 from subrational_gym.policies import TabularPolicy
 from subrational_gym.studies import STUDIES
 
-__all__ = ["PLANTED", "SCENARIOS", "VARIANTS", "PlantedLLMServer", "planted_policy",
+__all__ = ["PLANTED", "SCENARIOS", "PlantedLLMServer", "planted_policy",
            "planted_prompts", "planted_theory"]
 
-#: The game variants the replication runs: (game, env kwargs).
-VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = tuple(
-    (game, dict(variant.env_kwargs)) for game, study in STUDIES.items()
-    for variant in study.variants)
 
-_PT = {"curvature": 0.88, "weighting": 0.65, "temperature": 2.0}
-Theory = tuple[str, dict[str, float]]
+
+def __getattr__(name: str) -> Any:
+    """``VARIANTS``: the game variants the replication runs, ``(game, env kwargs)``."""
+    if name == "VARIANTS":
+        return _variants()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _variants() -> tuple[tuple[str, dict[str, Any]], ...]:
+    return tuple((game, dict(variant.env_kwargs)) for game, study in STUDIES.items()
+                 for variant in study.variants)
+
+
+Theory = tuple[str, Mapping[str, float]]
+
+
+class _Planted(Mapping[tuple[str, str], Theory]):
+    """``{(game, persona): theory}`` over the registered studies' planted tables."""
+
+    def __init__(self, attribute: str) -> None:
+        self._attribute = attribute
+
+    def _table(self) -> dict[tuple[str, str], Theory]:
+        return {(game, persona): theory for game, study in STUDIES.items()
+                for persona, theory in getattr(study, self._attribute).items()}
+
+    def __getitem__(self, key: tuple[str, str]) -> Theory:
+        return self._table()[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
 #: Per (game, persona): the inference family that generates its answers and its parameters
-#: (the scenario ``"human-size"``).
-PLANTED: Mapping[tuple[str, str], Theory] = {
-    ("ultimatum", "fairness"): ("inequity_aversion",
-                                {"alpha": 0.85, "beta": 0.3, "temperature": 0.5}),
-    ("ultimatum", "income"): ("income_maximiser", {"temperature": 0.5}),
-    **{("marshmallow", f"child-{age}"): ("exponential", {"gamma": gamma, "temperature": 0.3})
-       for age, gamma in zip(range(2, 7), (0.90, 0.93, 0.95, 0.97, 0.99), strict=True)},
-    ("double_or_nothing", "cautious"): ("prospect_theory", {**_PT, "loss_aversion": 2.25}),
-    ("double_or_nothing", "risk-seeking"): ("prospect_theory", {**_PT, "loss_aversion": 0.5}),
-    **{("procrastination", f"gpa-{gpa:.1f}"): (
-        "beta_delta_sophisticated", {"beta": beta, "delta": 1.0, "temperature": 0.5})
-       for gpa, beta in ((2.0, 0.5), (3.0, 0.7), (4.0, 0.9))},
-}
+#: (the scenario ``"human-size"``); each game's study plants its own.
+PLANTED: Mapping[tuple[str, str], Theory] = _Planted("planted")
 #: Behaviour outside the fitted families, and effects of other sizes (the scenarios
 #: ``"outside-families"`` and ``"other-sizes"``); personas not named keep ``PLANTED``.
-_OUTSIDE: Mapping[tuple[str, str], Theory] = {
-    ("ultimatum", "fairness"): ("inequity_aversion_mixture", {"temperature": 0.3}),
-    **{("marshmallow", f"child-{age}"): (
-        "beta_delta_naive", {"beta": 0.3 + 0.1 * age, "delta": 1.0, "temperature": 0.3})
-       for age in range(2, 7)},
-    ("double_or_nothing", "cautious"): ("constant", {"p": 0.2}),
-    ("double_or_nothing", "risk-seeking"): ("constant", {"p": 0.6}),
-    **{("procrastination", f"gpa-{gpa:.1f}"): (
-        "beta_delta_naive", {"beta": 0.3 + 0.15 * gpa, "delta": 1.0, "temperature": 0.5})
-       for gpa in (2.0, 3.0, 4.0)},
-}
-_SIZES: Mapping[tuple[str, str], Theory] = {
-    ("ultimatum", "fairness"): ("inequity_aversion",
-                                {"alpha": 0.4, "beta": 0.3, "temperature": 0.3}),
-    **{("marshmallow", f"child-{age}"): ("exponential", {"gamma": gamma, "temperature": 0.4})
-       for age, gamma in zip(range(2, 7), (0.80, 0.85, 0.90, 0.95, 1.0), strict=True)},
-    # Two loss-averse gamblers of different strength, as people are.
-    ("double_or_nothing", "cautious"): ("prospect_theory", {**_PT, "loss_aversion": 3.0}),
-    ("double_or_nothing", "risk-seeking"): ("prospect_theory", {**_PT, "loss_aversion": 1.3}),
-    **{("procrastination", f"gpa-{gpa:.1f}"): (
-        "beta_delta_sophisticated", {"beta": beta, "delta": 1.0, "temperature": 0.4})
-       for gpa, beta in ((2.0, 0.6), (3.0, 0.75), (4.0, 0.9))},
-}
+_OUTSIDE: Mapping[tuple[str, str], Theory] = _Planted("planted_outside")
+_SIZES: Mapping[tuple[str, str], Theory] = _Planted("planted_sizes")
 #: What each scenario plants, and the verdict every finding must then get.
 SCENARIOS: Mapping[str, str] = {
     "human-size": "reproduced",
@@ -105,7 +102,9 @@ def planted_theory(game: str, persona: str, scenario: str = "human-size") -> The
 
     ``"persona-blind"`` plants the study's default persona's theory for every persona;
     ``"reversed"`` gives each persona the theory of its mirror in the study's order (the
-    oldest child's to the youngest, the income persona's to the fairness persona).
+    oldest child's to the youngest, the income persona's to the fairness persona). The
+    theories are data of each game's study (``planted``, ``planted_outside``,
+    ``planted_sizes``).
 
     Raises:
         ValueError: for an unknown scenario.
@@ -127,6 +126,10 @@ def planted_policy(game: str, persona: str, env_kwargs: Mapping[str, Any] | None
     """The theory policy planted for ``persona`` in ``game``, via the reference policies."""
     env = make_env(game, **dict(env_kwargs or {}))
     family, p = planted_theory(game, persona, scenario)
+    if family == "constant":
+        from subrational_gym.controls import flat_policy
+
+        return flat_policy(env.env_id, p["p"], env_kwargs)
     if family == "inequity_aversion":
         return policies.inequity_averse_responder(env, alpha=p["alpha"], beta=p["beta"],
                                                   temperature=p["temperature"])
@@ -141,14 +144,12 @@ def planted_policy(game: str, persona: str, env_kwargs: Mapping[str, Any] | None
         return policies.prospect_theory_gambler(
             env, alpha=p["curvature"], beta=p["curvature"], loss_aversion=p["loss_aversion"],
             gamma=p["weighting"], delta=p["weighting"], temperature=p["temperature"])
-    if family == "constant":
-        return flat_policy(env.env_id, p["p"], env_kwargs)
     return policies.beta_delta(env, beta=p["beta"], delta=p["delta"],
                                sophisticated=family == "beta_delta_sophisticated",
                                temperature=p["temperature"])
 
 
-def planted_prompts(variants: Sequence[tuple[str, Mapping[str, Any]]] = VARIANTS,
+def planted_prompts(variants: Sequence[tuple[str, Mapping[str, Any]]] | None = None,
                     scenario: str = "human-size") -> dict[str, dict[str, float]]:
     """Every completion prompt the experts send, with the planted label probabilities.
 
@@ -159,7 +160,7 @@ def planted_prompts(variants: Sequence[tuple[str, Mapping[str, Any]]] = VARIANTS
             a commitment already met and no commitment at all.
     """
     table: dict[str, dict[str, float]] = {}
-    for game, kwargs in variants:
+    for game, kwargs in _variants() if variants is None else variants:
         model = make_env(game, **dict(kwargs)).tabular_model()
         for name in preset_names(game):
             persona = get_persona(name, game=game)

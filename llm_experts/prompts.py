@@ -19,11 +19,12 @@ Any change to a template must bump its version: the version is part of every cac
 
 Example:
     >>> from llm_experts.personas import get_persona
-    >>> prompt = build_prompt(get_persona("fairness"), "ultimatum",
+    >>> fairness = get_persona("fairness")   # a preset of the game fairness.game
+    >>> prompt = build_prompt(fairness, fairness.game,
     ...                       "The proposer offers you $3, keeping $7.", ("reject", "accept"))
     >>> prompt.text.endswith('Jerry decides to "')
     True
-    >>> choice = build_prompt(get_persona("fairness"), "ultimatum", "Offer: $3.",
+    >>> choice = build_prompt(fairness, fairness.game, "Offer: $3.",
     ...                       ("reject", "accept"), style="choice", order=(1, 0))
     >>> choice.options, "A) accept" in choice.messages[1]["content"]
     (('B', 'A'), True)
@@ -31,11 +32,12 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from llm_experts.errors import ConfigurationError
-from llm_experts.personas import GAMES, Persona
+from llm_experts.personas import Persona
+from subrational_gym._per_game import PerGame
 
 __all__ = ["LETTERS", "PROMPT_VERSIONS", "STYLES", "Prompt", "build_prompt", "label_orders"]
 
@@ -43,27 +45,8 @@ STYLES = ("completion", "cot", "chat", "choice")
 LETTERS = "ABCDEFGH"
 
 # Version 2: labels listed in a given order (both orders asked by default); "choice" style.
-PROMPT_VERSIONS: dict[str, str] = {
-    "ultimatum": "ultimatum-2",
-    "marshmallow": "marshmallow-2",
-    "double_or_nothing": "double_or_nothing-2",
-    "procrastination": "procrastination-2",
-}
-"""Template version per game; bump on any change of wording."""
-
-_CONTEXT = {
-    "ultimatum": "{c} is playing a one-shot ultimatum game with a stranger.",
-    "marshmallow": "{c} is taking part in the marshmallow test.",
-    "double_or_nothing": "{c} is playing a double-or-nothing game.",
-    "procrastination": "{c} has a report to write before a deadline.",
-}
-
-_CHAT_CONTEXT = {
-    "ultimatum": "You are playing a one-shot ultimatum game with a stranger.",
-    "marshmallow": "You are taking part in the marshmallow test.",
-    "double_or_nothing": "You are playing a double-or-nothing game.",
-    "procrastination": "You have a report to write before a deadline.",
-}
+#: Template version per game (each game's study holds its own); bump on any change of wording.
+PROMPT_VERSIONS: Mapping[str, str] = PerGame(lambda study: study.prompt_version)
 
 
 @dataclass(frozen=True)
@@ -73,7 +56,7 @@ class Prompt:
     Attributes:
         text: Completion prompt (None for chat styles).
         messages: Chat messages (None unless a chat style).
-        version: Template version, e.g. ``"ultimatum-2/completion"``.
+        version: Template version, ``"<the study's prompt_version>/<style>"``.
         style: One of :data:`STYLES`.
         order: The actions in the order the prompt lists them.
         options: What is scored for each action, in action order: the letters of the
@@ -125,7 +108,7 @@ def build_prompt(
 
     Args:
         persona: The character played.
-        game: One of :data:`~llm_experts.personas.GAMES`.
+        game: A game of :data:`~subrational_gym.studies.STUDIES` (its study gives the scene).
         description: The state's description, in the second person.
         labels: Action labels in action order.
         style: One of :data:`STYLES`.
@@ -139,8 +122,11 @@ def build_prompt(
         ConfigurationError: Unknown game or style, empty labels, or an order that is not a
             permutation of the actions.
     """
-    if game not in GAMES:
-        raise ConfigurationError(f"unknown game {game!r}; expected one of {GAMES}")
+    from subrational_gym.studies import STUDIES
+
+    if game not in STUDIES:
+        raise ConfigurationError(f"unknown game {game!r}; expected one of {tuple(STUDIES)}")
+    study = STUDIES[game]
     if style not in STYLES:
         raise ConfigurationError(f"unknown prompt style {style!r}; expected one of {STYLES}")
     if not labels:
@@ -152,12 +138,12 @@ def build_prompt(
             "pass e.g. order=(1, 0) for two labels"
         )
     c = persona.character
-    version = f"{PROMPT_VERSIONS[game]}/{style}"
+    version = f"{study.prompt_version}/{style}"
     situation = description.strip().replace('"', "'")
     listed = [labels[i] for i in order]
     choices = _choices(listed)
     if style in ("chat", "choice"):
-        system = f"{persona.second_person()} {_CHAT_CONTEXT[game]} Stay in character."
+        system = f"{persona.second_person()} {study.chat_scene} Stay in character."
         options = None
         if style == "chat":
             user = (
@@ -175,7 +161,7 @@ def build_prompt(
         messages = ({"role": "system", "content": system}, {"role": "user", "content": user})
         return Prompt(None, messages, version, style, order, options)
     head = (
-        f"{persona.third_person()} {_CONTEXT[game].format(c=c)}\n"
+        f"{persona.third_person()} {study.scene.format(c=c)}\n"
         f'{c} is told: "{situation}"\n'
         f"{c} can either {choices}.\n"
     )

@@ -17,7 +17,8 @@ them (episodes drawn from each persona's policy):
   ``inconclusive`` where the finding is decided by a structural parameter that random
   choices do not identify: stated per row).
 
-The ultimatum adds a persona that only breaks the $0 tie (``not reproduced``).
+Each game's builder, and any controls of its own, live in its study module
+(:attr:`~subrational_gym.studies.Study.controls_fn`); this module samples and judges them.
 """
 
 from __future__ import annotations
@@ -27,41 +28,48 @@ from typing import Any
 
 import numpy as np
 
-from subrational_gym import make_env, policies
-from subrational_gym.envs.double_or_nothing import WIDE_WIN_PROBABILITIES
+from subrational_gym import make_env
+from subrational_gym._per_game import PerGame
 from subrational_gym.errors import ParameterError
-from subrational_gym.inference import ActionCounts
 from subrational_gym.policies import TabularPolicy
-from subrational_gym.registration import ENV_IDS
 
-__all__ = ["EXPECTED", "Control", "controls", "flat_policy", "known_answers",
-           "known_answers_markdown", "uniform_policy"]
+__all__ = ["CONTROL_NAMES", "EXPECTED", "Control", "controls", "flat_policy", "known_answers",
+           "known_answers_markdown", "levels", "pairs", "standard_expected", "uniform_policy"]
 
+#: The self-imposed-deadline variant's env kwargs (kept for callers of ``controls.COMMIT``).
 COMMIT = {"self_imposed_deadline": True}
 #: Episodes of the below-SESOI controls, as a multiple of the others'.
 SMALL_EFFECT_EPISODES = 5
-
-#: The verdict each control must get, per game (see the module docstring).
-EXPECTED: Mapping[str, Mapping[str, str]] = {
-    game: {
-        "theory personas, human-size effect": "reproduced",
-        "outside the fitted families": "reproduced",
-        "persona-blind, human-like noise": "not reproduced",
-        "reversed effect": "not reproduced",
-        "effect below the SESOI": "not reproduced",
-        "state- and persona-blind constant": (
-            "inconclusive" if game == "procrastination" else "not reproduced"),
-        "uniform random": "inconclusive" if game == "procrastination" else "not reproduced",
-        **({"only the $0 tie broken": "not reproduced"} if game == "ultimatum" else {}),
-    }
-    for game in ("ultimatum", "marshmallow", "double_or_nothing", "procrastination")
-}
+#: The controls every game has, in the order they are reported.
+CONTROL_NAMES = ("theory personas, human-size effect", "outside the fitted families",
+                 "persona-blind, human-like noise", "reversed effect", "effect below the SESOI",
+                 "state- and persona-blind constant", "uniform random")
 #: Why a control expects "inconclusive" rather than "not reproduced".
 WHY_INCONCLUSIVE = ("beta is not identified by choices that ignore the state, so the "
                     "structural effect cannot be bounded: the data cannot tell")
 
 #: A control: its name and, per persona key of the game's hypothesis, a policy.
-Control = tuple[str, Mapping[str, Any]]
+Control = tuple[str, Mapping[Any, Any]]
+
+
+def standard_expected(*, structural: bool = False,
+                      extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The verdict each of :data:`CONTROL_NAMES` must get, then the game's own controls.
+
+    Args:
+        structural: The finding is decided by a structural parameter that state-blind
+            choices do not identify: the constant and uniform controls expect
+            ``inconclusive`` (:data:`WHY_INCONCLUSIVE`).
+        extra: The game's further controls and their verdicts.
+    """
+    blind = "inconclusive" if structural else "not reproduced"
+    return {CONTROL_NAMES[0]: "reproduced", CONTROL_NAMES[1]: "reproduced",
+            **{name: "not reproduced" for name in CONTROL_NAMES[2:5]},
+            CONTROL_NAMES[5]: blind, CONTROL_NAMES[6]: blind, **dict(extra or {})}
+
+
+#: The verdict each control must get, per game (each game's study holds its own).
+EXPECTED: Mapping[str, Mapping[str, str]] = PerGame(lambda study: study.expected)
 
 
 def uniform_policy(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> TabularPolicy:
@@ -79,115 +87,15 @@ def flat_policy(env_id: str, p_second: float,
     return TabularPolicy(model, probs, name=f"flat P(action 1)={p_second:g}")
 
 
-def _acceptance(accept: Callable[[float], float], name: str) -> TabularPolicy:
-    """A responder accepting an offer of share ``x`` of the pie with ``accept(x)``."""
-    env = make_env(ENV_IDS["ultimatum"])
-    model = env.tabular_model()
-    probs = np.full((model.n_states, 2), 0.5)
-    for s, o in enumerate(model.observations):
-        m = env.observation_meaning(o)
-        p = accept(m.offer / m.pie)
-        probs[s] = [1 - p, p]
-    return TabularPolicy(model, probs, name=name)
-
-
-def _pairs(first: str, second: str, rows: Sequence[tuple[str, Any, Any]]
-           ) -> list[Control]:
+def pairs(first: str, second: str, rows: Sequence[tuple[str, Any, Any]]) -> list[Control]:
+    """Controls of a two-persona hypothesis: ``(name, policy of first, policy of second)``."""
     return [(name, {first: a, second: b}) for name, a, b in rows]
 
 
-def _levels(levels: Sequence[float], rows: Sequence[tuple[str, Callable[[float], Any]]]
-            ) -> list[Control]:
-    return [(name, {x: make(x) for x in levels}) for name, make in rows]
-
-
-def _ultimatum() -> list[Control]:
-    u = ENV_IDS["ultimatum"]
-    im, fs = policies.income_maximiser, policies.inequity_averse_responder
-    fair, income = fs(u, alpha=0.5, temperature=0.5), im(u, temperature=0.5)
-    # A gap of 10 points at 10-30% offers, under the SESOI's 28.
-    small = _acceptance(lambda x: 0.8 if 0 < x <= 0.3 else 0.95, "accepts unfair offers 80%")
-    return _pairs("fair", "income", [
-        ("theory personas, human-size effect", fair, income),
-        ("outside the fitted families", policies.fehr_schmidt_population(u, temperature=0.3),
-         income),
-        ("persona-blind, human-like noise", policies.fehr_schmidt_population(u, temperature=0.3),
-         policies.fehr_schmidt_population(u, temperature=0.3)),
-        ("reversed effect", income, fair),
-        ("effect below the SESOI", small,
-         _acceptance(lambda x: 0.9 if 0 < x <= 0.3 else 0.95, "accepts unfair offers 90%")),
-        ("state- and persona-blind constant", flat_policy(u, 0.7), flat_policy(u, 0.7)),
-        ("uniform random", uniform_policy(u), uniform_policy(u)),
-        ("only the $0 tie broken", _acceptance(lambda x: 0.02 if x == 0 else 0.97,
-                                               "rejects only $0"), income),
-    ])
-
-
-def _marshmallow() -> list[Control]:
-    m = ENV_IDS["marshmallow"]
-    bd = policies.beta_delta
-    return _levels((2, 3, 4, 5, 6), [
-        ("theory personas, human-size effect",
-         lambda a: bd(m, beta=0.3 + 0.1 * a, temperature=0.3)),
-        # Constant hazards (geometric waiting times): no discounting family makes them.
-        ("outside the fitted families", lambda a: flat_policy(m, 0.6 - 0.13 * (a - 2))),
-        ("persona-blind, human-like noise",
-         lambda a: policies.exponential_discounter(m, gamma=0.94, temperature=0.4)),
-        ("reversed effect", lambda a: bd(m, beta=0.3 + 0.1 * (8 - a), temperature=0.3)),
-        ("effect below the SESOI", lambda a: flat_policy(m, 0.1 - 0.004 * (a - 2))),
-        ("state- and persona-blind constant", lambda a: flat_policy(m, 0.15)),
-        ("uniform random", lambda a: uniform_policy(m)),
-    ])
-
-
-def _double_or_nothing() -> list[Control]:
-    d = ENV_IDS["double_or_nothing"]
-    # The finding is judged on the odds variant, where loss aversion is identified.
-    odds = {"win_probabilities": WIDE_WIN_PROBABILITIES}
-
-    def pt(loss_aversion: float = 2.25, **kwargs: Any) -> TabularPolicy:
-        return policies.prospect_theory_gambler(d, loss_aversion=loss_aversion,
-                                                temperature=2.0, env_kwargs=odds, **kwargs)
-
-    # Two loss-averse gamblers of different strength, as people are.
-    cautious, bold = pt(3.0), pt(1.3)
-    return _pairs("cautious", "risk_seeking", [
-        ("theory personas, human-size effect", cautious, bold),
-        # A gamble rate that ignores the odds is no prospect-theory agent; the joint fit
-        # still reads the cautious one's refusals as more loss aversion.
-        ("outside the fitted families", flat_policy(d, 0.2, odds), flat_policy(d, 0.6, odds)),
-        ("persona-blind, human-like noise", pt(), pt()),
-        ("reversed effect", bold, cautious),
-        ("effect below the SESOI", flat_policy(d, 0.40, odds), flat_policy(d, 0.45, odds)),
-        ("state- and persona-blind constant", flat_policy(d, 0.4, odds),
-         flat_policy(d, 0.4, odds)),
-        ("uniform random", uniform_policy(d, odds), uniform_policy(d, odds)),
-    ])
-
-
-def _procrastination() -> list[Control]:
-    p = ENV_IDS["procrastination"]
-
-    def student(beta: float, sophisticated: bool = True) -> TabularPolicy:
-        return policies.beta_delta(p, beta=beta, sophisticated=sophisticated, temperature=0.5,
-                                   env_kwargs=COMMIT)
-
-    return _levels((2.0, 3.0, 4.0), [
-        ("theory personas, human-size effect", lambda g: student(0.3 + 0.15 * g)),
-        ("outside the fitted families", lambda g: student(0.3 + 0.15 * g, sophisticated=False)),
-        ("persona-blind, human-like noise", lambda g: student(0.7)),
-        ("reversed effect", lambda g: student(1.2 - 0.15 * g)),
-        ("effect below the SESOI", lambda g: student(0.5 + 0.02 * g)),
-        ("state- and persona-blind constant", lambda g: flat_policy(p, 0.3, COMMIT)),
-        ("uniform random", lambda g: uniform_policy(p, COMMIT)),
-    ])
-
-
-_BUILDERS = {"ultimatum": _ultimatum, "marshmallow": _marshmallow,
-             "double_or_nothing": _double_or_nothing, "procrastination": _procrastination}
-#: The keyword of each hypothesis that takes its personas' data.
-_KEYS = {"ultimatum": None, "marshmallow": "by_age", "double_or_nothing": None,
-         "procrastination": "by_gpa_commit"}
+def levels(values: Sequence[float], rows: Sequence[tuple[str, Callable[[float], Any]]]
+           ) -> list[Control]:
+    """Controls of a hypothesis over attribute levels: ``(name, level -> policy)``."""
+    return [(name, {x: make(x) for x in values}) for name, make in rows]
 
 
 def controls(n_episodes: int = 200, seed: int = 0,
@@ -198,28 +106,33 @@ def controls(n_episodes: int = 200, seed: int = 0,
         n_episodes: Episodes per persona (the below-SESOI controls get
             ``SMALL_EFFECT_EPISODES`` times as many).
         seed: Seed of the draws; each persona gets its own stream.
-        games: The games (default: all four).
+        games: The games (default: every registered game).
 
     Returns:
         ``{game: {control: keyword arguments of the game's hypothesis}}``.
     """
+    from subrational_gym.inference import ActionCounts
+    from subrational_gym.studies import STUDIES
+
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for game in _check_games(games):
         out[game] = {}
-        for c, (name, pols) in enumerate(_BUILDERS[game]()):
+        for c, (name, pols) in enumerate(STUDIES[game].controls_fn()):
             n = n_episodes * (SMALL_EFFECT_EPISODES if name == "effect below the SESOI" else 1)
             data = {k: ActionCounts.sample(pol, n, seed=seed + 1000 * c + 101 * i)
                     for i, (k, pol) in enumerate(pols.items())}
-            key = _KEYS[game]
+            key = STUDIES[game].controls_key
             out[game][name] = {key: data} if key else data
     return out
 
 
 def _check_games(games: Sequence[str] | None) -> list[str]:
-    games = list(games or _BUILDERS)
+    from subrational_gym.studies import STUDIES
+
+    games = list(games or STUDIES)
     for game in games:
-        if game not in _BUILDERS:
-            raise ParameterError(f"unknown game {game!r}; expected one of {list(_BUILDERS)}")
+        if game not in STUDIES:
+            raise ParameterError(f"unknown game {game!r}; expected one of {list(STUDIES)}")
     return games
 
 

@@ -111,165 +111,21 @@ def expected_return(model: TabularModel, policy: Any, gamma: float = 1.0) -> flo
 def behaviour_summary(game: SubrationalEnv, policy: Any) -> dict[str, Any]:
     """The game's behavioural curve for ``policy``, as JSON-ready numbers.
 
-    - ultimatum: ``acceptance`` probability by ``offer`` (and ``offer_share``).
-    - marshmallow: probability of having eaten by each minute, of waiting the full
-      time, of giving in half-way (after waiting at least one minute), and the expected
-      minutes waited.
-    - double_or_nothing: probability of gambling in each round (given the round is
-      reached), of reaching it, and the expected winnings taken home; in the odds
-      variant the per-round figures pool the probabilities (weighted by how often each
-      round is reached at each), and ``win_probabilities``,
-      ``gamble_probability_by_odds`` and ``reach_probability_by_odds`` (keyed by the
-      probability, e.g. ``"0.3"``) give them at each win probability.
-    - procrastination: distribution of the day writing starts and the day it finishes
-      (``None`` for never), their means over students who do, and the probability of
-      committing in the self-imposed-deadline variant; ``expected_start_day`` and
-      ``expected_finish_day`` average over every student, counting one who never starts
-      (finishes) as starting (finishing) the day after the deadline.
+    Each game's study computes it (:attr:`~subrational_gym.studies.Study.summary_fn`; the
+    keys of each game are listed there): choice probabilities along the game's course,
+    how often each point is reached, and expected outcomes.
 
     Raises:
-        ParameterError: for an env that is not one of the four games.
+        ParameterError: for an env whose game has no registered study.
     """
     model = game.tabular_model()
     probs = policy_table(model, policy)
     occ = state_occupancy(model, probs)
     meanings = [game.observation_meaning(o) for o in model.observations]
-    summarise = _SUMMARIES.get(game.game)
-    if summarise is None:
-        raise ParameterError(f"no behavioural summary for game {game.game!r}")
-    return summarise(game, model, probs, occ, meanings)
+    from subrational_gym.studies import STUDIES
 
-
-def _ultimatum(game: Any, model: TabularModel, probs: np.ndarray, occ: np.ndarray,
-               meanings: list[Any]) -> dict[str, Any]:
-    offers, acceptance = [], []
-    for s, m in enumerate(meanings):
-        if m.t == 0:
-            offers.append(m.offer)
-            acceptance.append(float(probs[s, 1]))
-    order = np.argsort(offers)
-    offers = [int(offers[i]) for i in order]
-    return {
-        "offer": offers,
-        "offer_share": [o / game.pie for o in offers],
-        "acceptance": [acceptance[i] for i in order],
-    }
-
-
-def _marshmallow(game: Any, model: TabularModel, probs: np.ndarray, occ: np.ndarray,
-                 meanings: list[Any]) -> dict[str, Any]:
-    w = game.wait_minutes
-    waiting = np.zeros(w + 1)
-    eat_at = np.zeros(w)
-    for s, m in enumerate(meanings):
-        if m.status == "waiting":
-            waiting[m.t] = occ[s]
-            eat_at[m.t] = occ[s] * probs[s, 1]
-    eaten_by = np.cumsum(eat_at)
-    waited_minutes = float(np.arange(w) @ eat_at + w * (1.0 - eaten_by[-1]))
-    return {
-        "minute": list(range(1, w + 1)),
-        "eaten_by_minute": eaten_by.tolist(),
-        "eat_probability_at_minute": eat_at.tolist(),
-        "waited_full": float(1.0 - eaten_by[-1]),
-        "gave_in_midway": float(eat_at[1:].sum()),
-        "ate_at_once": float(eat_at[0]),
-        "expected_minutes_waited": waited_minutes,
-    }
-
-
-def _double_or_nothing(game: Any, model: TabularModel, probs: np.ndarray, occ: np.ndarray,
-                       meanings: list[Any]) -> dict[str, Any]:
-    r = game.max_rounds
-    odds = getattr(game, "win_probabilities", None)
-    by_odds: dict[str, Any] = {}
-    if odds is None:
-        reach = np.zeros(r)
-        gamble = np.zeros(r)
-        for s, m in enumerate(meanings):
-            if m.status == "playing":
-                reach[m.t] = occ[s]
-                gamble[m.t] = probs[s, 1]
-    else:
-        index = {p: i for i, p in enumerate(odds)}
-        reach_at = np.zeros((len(odds), r))
-        gamble_at = np.zeros((len(odds), r))
-        for s, m in enumerate(meanings):
-            if m.status == "playing":
-                reach_at[index[m.win_probability], m.t] = occ[s]
-                gamble_at[index[m.win_probability], m.t] = probs[s, 1]
-        reach = reach_at.sum(axis=0)
-        # Pooled over the probabilities as they are met; a round never reached averages
-        # them equally.
-        gamble = np.where(reach > 0, (reach_at * gamble_at).sum(axis=0)
-                          / np.where(reach > 0, reach, 1.0), gamble_at.mean(axis=0))
-        by_odds = {
-            "win_probabilities": list(odds),
-            "gamble_probability_by_odds": {f"{p:g}": gamble_at[i].tolist()
-                                           for i, p in enumerate(odds)},
-            "reach_probability_by_odds": {f"{p:g}": reach_at[i].tolist()
-                                          for i, p in enumerate(odds)},
-        }
-    winnings: dict[float, float] = {}
-    for s, m in enumerate(meanings):
-        if m.t == model.horizon:
-            key = m.winnings if m.status == "cashed_out" else 0.0
-            winnings[key] = winnings.get(key, 0.0) + float(occ[s])
-    stop_round = [float(reach[t] * (1 - gamble[t])) for t in range(r)]
-    return {
-        "round": list(range(1, r + 1)),
-        "gamble_probability": gamble.tolist(),
-        "reach_probability": reach.tolist(),
-        "stop_probability_by_round": stop_round,
-        # One gamble per round reached and gambled in.
-        "expected_rounds_gambled": float(reach @ gamble),
-        "expected_winnings": float(sum(k * v for k, v in winnings.items())),
-        "winnings_distribution": {f"{k:g}": v for k, v in sorted(winnings.items())},
-        **by_odds,
-    }
-
-
-def _procrastination(game: Any, model: TabularModel, probs: np.ndarray, occ: np.ndarray,
-                     meanings: list[Any]) -> dict[str, Any]:
-    days = game.deadline_days
-    need = game.work_days_needed
-    start = np.zeros(days)
-    finish = np.zeros(days)
-    commit = None
-    for s, m in enumerate(meanings):
-        if m.day < 0:
-            commit = float(probs[s, 1])
-        elif m.day < days:
-            if m.progress == 0:
-                start[m.day] += occ[s] * probs[s, 1]
-            if m.progress == need - 1:
-                finish[m.day] += occ[s] * probs[s, 1]
-
-    def mean_day(dist: np.ndarray) -> float | None:
-        total = dist.sum()
-        return float((np.arange(1, days + 1) @ dist) / total) if total > 1e-12 else None
-
-    def expected_day(dist: np.ndarray) -> float:
-        # Never doing it counts as doing it the day after the deadline.
-        return float(np.arange(1, days + 1) @ dist + (days + 1) * max(0.0, 1.0 - dist.sum()))
-
-    return {
-        "day": list(range(1, days + 1)),
-        "start_distribution": start.tolist(),
-        "never_start": float(max(0.0, 1.0 - start.sum())),
-        "finish_distribution": finish.tolist(),
-        "never_finish": float(max(0.0, 1.0 - finish.sum())),
-        "mean_start_day": mean_day(start),
-        "expected_start_day": expected_day(start),
-        "expected_finish_day": expected_day(finish),
-        "mean_finish_day": mean_day(finish),
-        "commit_probability": commit,
-    }
-
-
-_SUMMARIES = {
-    "ultimatum": _ultimatum,
-    "marshmallow": _marshmallow,
-    "double_or_nothing": _double_or_nothing,
-    "procrastination": _procrastination,
-}
+    study = STUDIES.get(game.game)
+    if study is None:
+        raise ParameterError(f"no behavioural summary for game {game.game!r}; expected one "
+                             f"of {list(STUDIES)} (register the game's study)")
+    return study.summarise(game, model, probs, occ, meanings)

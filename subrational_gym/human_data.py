@@ -49,18 +49,13 @@ from typing import Any
 
 import numpy as np
 
+from subrational_gym._per_game import PerGame
 from subrational_gym.errors import ParameterError
 from subrational_gym.human_figures import (
     ACROSS_EXTRACTORS,
-    COLLEGE_STUDENTS,
     EXTRACTORS,
-    FOUR_YEAR_OLDS,
-    HOUSE_MONEY,
-    HUMAN_FIGURES,
     SCORED_POPULATION,
     SCORED_POPULATIONS,
-    THREE_YEAR_OLDS,
-    US_STUDENTS,
     AcrossExtractor,
     Extractor,
     HumanFigure,
@@ -68,10 +63,9 @@ from subrational_gym.human_figures import (
 )
 
 __all__ = [
-    "ACROSS_EXTRACTORS", "COLLEGE_STUDENTS", "EXTRACTORS", "FIGURE_ENV_KWARGS",
-    "FOUR_YEAR_OLDS", "HOUSE_MONEY", "HUMAN_FIGURES", "INFORMATIVE_TOLERANCE", "SCALE",
-    "SCORED_POPULATION", "SCORED_POPULATIONS", "SKILL_DEFINITION", "THREE_YEAR_OLDS",
-    "US_STUDENTS", "AcrossExtractor", "BestConstant", "Extractor", "FigureFit",
+    "ACROSS_EXTRACTORS", "EXTRACTORS", "FIGURE_ENV_KWARGS",
+    "INFORMATIVE_TOLERANCE", "SCALE", "SCORED_POPULATION", "SCORED_POPULATIONS",
+    "SKILL_DEFINITION", "AcrossExtractor", "BestConstant", "Extractor", "FigureFit",
     "FigureScore", "GameScore", "HumanFigure", "best_constant", "chance_summary",
     "constant_table", "figures_for", "game_fidelity", "game_score", "overall_fidelity",
     "overall_over_seeds", "pool_summaries", "score_figures", "score_summaries",
@@ -79,13 +73,23 @@ __all__ = [
 
 Summary = Mapping[str, Any]
 
+
+def __getattr__(name: str) -> Any:
+    """``HUMAN_FIGURES``: every registered game's figures (see :mod:`.human_figures`)."""
+    if name == "HUMAN_FIGURES":
+        from subrational_gym import human_figures
+
+        return human_figures.HUMAN_FIGURES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 #: Below this best-constant distance (mean squared miss) a game is not informative.
 INFORMATIVE_TOLERANCE = 1e-4
-#: Env settings the figures are scored on: every figure so far describes the plain game
-#: (acceptance without stakes changes, waiting without a commitment device, the house-money
-#: gamble at even odds, start days without self-imposed deadlines).
-FIGURE_ENV_KWARGS: Mapping[str, Mapping[str, Any]] = {
-    "ultimatum": {}, "marshmallow": {}, "double_or_nothing": {}, "procrastination": {}}
+#: Env settings the figures are scored on: each study's first variant, the plain game
+#: (every figure so far describes it: acceptance without stakes changes, waiting without a
+#: commitment device, the house-money gamble at even odds, start days without self-imposed
+#: deadlines).
+FIGURE_ENV_KWARGS: Mapping[str, Mapping[str, Any]] = PerGame(
+    lambda study: dict(study.variants[0].env_kwargs))
 #: The score's definition, in one sentence (for reports).
 SKILL_DEFINITION = (
     "skill = 1 - D/D*, where D is the mean over a game's scored human figures of the squared "
@@ -255,9 +259,6 @@ def _env(game: str) -> Any:
 def constant_table(game: str, p: float) -> np.ndarray:
     """The constant policy: probability ``p`` of the first action in every state.
 
-    >>> constant_table("ultimatum", 0.25)[0]
-    array([0.25, 0.75])
-
     Raises:
         ParameterError: for ``p`` outside [0, 1] or an unknown game.
     """
@@ -314,9 +315,7 @@ def best_constant(game: str, figures: tuple[HumanFigure, ...] | None = None) -> 
         game: The game.
         figures: The figures (default: the game's scored figures).
 
-    >>> best = best_constant("double_or_nothing")
-    >>> round(best.p, 3), best.first_action, best.distance < 1e-8
-    (0.3, 'stop', True)
+    Examples are in the study modules (``subrational_gym.studies.<game>``).
     """
     from scipy.optimize import minimize_scalar
 
@@ -414,12 +413,7 @@ def game_score(game: str, policies: Mapping[str | None, Any], *,
         ParameterError: for an unknown game or persona, or a policy that does not fit
             the game's env.
 
-    >>> from subrational_gym import policies
-    >>> env = _env("ultimatum")
-    >>> score = game_score("ultimatum", {None: policies.fehr_schmidt_population(env)})
-    >>> score.informative, round(score.skill, 3), round(score.best_constant_p, 3)
-    (True, 0.505, 0.43)
-    >>> game_score("double_or_nothing", {None: constant_table("double_or_nothing", 0.3)}).skill
+    Examples are in the study modules (``subrational_gym.studies.<game>``).
     """
     return score_summaries(game, _summaries(game, policies), figures=figures)
 
@@ -441,9 +435,7 @@ def score_summaries(game: str, summaries: Mapping[str | None, Summary], *,
     Raises:
         ParameterError: for an unknown game or persona.
 
-    >>> s = score_summaries("ultimatum", {None: chance_summary("ultimatum")})
-    >>> round(s.skill, 3) == round(s.uniform_skill, 3)
-    True
+    Examples are in the study modules (``subrational_gym.studies.<game>``).
     """
     study = _study(game)
     unknown = [k for k in summaries if k is not None and k not in study.persona_names]

@@ -1,4 +1,7 @@
-"""Published human figures for the four games, as data.
+"""Published human figures, as data: the record, the extractors' types, the tables.
+
+Each game's figures, extractors and scored populations live in its study module
+(:mod:`subrational_gym.studies`); the tables here are their union.
 
 Each :class:`HumanFigure` is one number (or range) from a human study, the source that
 reports it, the population it describes, the persona of the game's study it is compared
@@ -15,12 +18,13 @@ another framing), shown beside the score. Scoring lives in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from subrational_gym._per_game import PerGame
 from subrational_gym.errors import ParameterError
 
 #: Extracts the comparable number from a behaviour summary.
@@ -34,8 +38,7 @@ class HumanFigure:
     """One published human figure.
 
     Attributes:
-        game: ``"ultimatum"``, ``"marshmallow"``, ``"double_or_nothing"`` or
-            ``"procrastination"``.
+        game: The game's name (a key of :data:`~subrational_gym.studies.STUDIES`).
         quantity: What is measured, in words.
         low: Lower end of the human value (equal to ``high`` for a point).
         high: Upper end of the human value.
@@ -84,7 +87,7 @@ class HumanFigure:
     def distance(self, value: float | None) -> float | None:
         """Distance of a policy value to the human value or range (None if undefined).
 
-        >>> HumanFigure("ultimatum", "q", 0.4, 0.6, "s", "waited_full").distance(0.9)
+        >>> HumanFigure("a game", "q", 0.4, 0.6, "s", "key").distance(0.9)
         0.30000000000000004
         """
         if value is None or not np.isfinite(value):
@@ -103,7 +106,7 @@ class HumanFigure:
         :func:`subrational_gym.human_data.game_score`, a skill score against the best
         constant policy.
 
-        >>> fig = HumanFigure("ultimatum", "q", 0.0, 0.0, "s", "acceptance_at_0")
+        >>> fig = HumanFigure("a game", "q", 0.0, 0.0, "s", "key")
         >>> fig.score(0.5, 0.5), fig.score(0.0, 0.5), fig.score(0.25, 0.5), fig.score(0.9, 0.5)
         (0.0, 1.0, 0.5, 0.0)
         """
@@ -113,204 +116,47 @@ class HumanFigure:
         return float(max(0.0, 1.0 - d / d0))
 
 
-# ------------------------------------------------------------------ extractors
-def _acceptance_at(share: float) -> Extractor:
-    def extract(summary: Mapping[str, Any]) -> float | None:
-        shares = np.asarray(summary["offer_share"])
-        i = int(np.argmin(np.abs(shares - share)))
-        return float(summary["acceptance"][i]) if abs(shares[i] - share) < 0.051 else None
+# ------------------------------------------------------------------ the tables
+def _merged(attribute: str) -> dict[str, Any]:
+    from subrational_gym.studies import STUDIES
 
-    return extract
+    return {k: v for study in STUDIES.values() for k, v in getattr(study, attribute).items()}
 
 
-def _mean_acceptance_below(share: float) -> Extractor:
-    def extract(summary: Mapping[str, Any]) -> float | None:
-        shares = np.asarray(summary["offer_share"])
-        low = (shares > 0) & (shares < share)
-        return float(np.mean(np.asarray(summary["acceptance"])[low])) if low.any() else None
+class _Merged(Mapping[str, Any]):
+    """The union over the registered studies of one of their tables (figure keys)."""
 
-    return extract
+    def __init__(self, attribute: str) -> None:
+        self._attribute = attribute
 
+    def __getitem__(self, key: str) -> Any:
+        return _merged(self._attribute)[key]
 
-def _last_days_start(summary: Mapping[str, Any]) -> float | None:
-    # Share of students who start writing in the second half of the available time.
-    start = np.asarray(summary["start_distribution"])
-    half = len(start) // 2
-    return float(start[half:].sum() + summary["never_start"])
+    def __iter__(self) -> Iterator[str]:
+        return iter(_merged(self._attribute))
 
-
-def _give_in_time(summary: Mapping[str, Any]) -> float | None:
-    # Mean minute at which the children who ate did so, as a share of the maximum wait.
-    eat = np.asarray(summary["eat_probability_at_minute"])
-    total = eat.sum()
-    if total <= 1e-12:
-        return None
-    return float(np.arange(len(eat)) @ eat / total / len(summary["minute"]))
+    def __len__(self) -> int:
+        return len(_merged(self._attribute))
 
 
-def _start_day_moments(summary: Mapping[str, Any]) -> tuple[float, float]:
-    # E[S] and E[S^2] of the start day, never starting counted as the day after the deadline.
-    start = np.asarray(summary["start_distribution"])
-    days = np.arange(1, len(start) + 2, dtype=np.float64)
-    dist = np.append(start, summary["never_start"])
-    return float(days @ dist), float(days**2 @ dist)
-
-
-def _gpa_start_correlation(summaries: Mapping[str, Mapping[str, Any]]) -> float | None:
-    """Pearson r of GPA and start day over the GPA personas pooled in equal shares.
-
-    The persona names carry the GPA (``"gpa-3.0"``). No spread in start days at all
-    (every student starts on the same day) has no association: r = 0.
-
-    >>> s = {"start_distribution": [0.5, 0.5], "never_start": 0.0}
-    >>> _gpa_start_correlation({"gpa-2.0": s, "gpa-4.0": s})
-    0.0
-    """
-    gpa = np.array([float(name.split("-", 1)[1]) for name in summaries])
-    moments = np.array([_start_day_moments(s) for s in summaries.values()])
-    mean_s, mean_s2 = moments[:, 0].mean(), moments[:, 1].mean()
-    var_s, var_g = mean_s2 - mean_s**2, gpa.var()
-    if var_s <= 1e-12 or var_g <= 1e-12:
-        return 0.0
-    cov = float(np.mean(gpa * moments[:, 0]) - gpa.mean() * mean_s)
-    return float(np.clip(cov / np.sqrt(var_s * var_g), -1.0, 1.0))
-
-
-EXTRACTORS: dict[str, Extractor] = {
-    "acceptance_at_0": _acceptance_at(0.0),
-    "acceptance_at_10pct": _acceptance_at(0.1),
-    "acceptance_at_20pct": _acceptance_at(0.2),
-    "acceptance_at_50pct": _acceptance_at(0.5),
-    "acceptance_below_30pct": _mean_acceptance_below(0.3),
-    "waited_full": lambda s: s["waited_full"],
-    "ate_at_once": lambda s: s["ate_at_once"],
-    "gave_in_midway_share": lambda s: (
-        s["gave_in_midway"] / (1.0 - s["waited_full"]) if s["waited_full"] < 1.0 else None
-    ),
-    "give_in_time": _give_in_time,
-    "wait_fraction": lambda s: s["expected_minutes_waited"] / len(s["minute"]),
-    "acceptance_at_40pct": _acceptance_at(0.4),
-    "gamble_first_round": lambda s: s["gamble_probability"][0],
-    "start_late": _last_days_start,
-}
-
+#: Extractor of each figure key, over every game (each study holds its own).
+EXTRACTORS: Mapping[str, Extractor] = _Merged("extractors")
 #: Extractors of figures that compare personas (``HumanFigure.across``).
-ACROSS_EXTRACTORS: dict[str, AcrossExtractor] = {
-    "gpa_start_day_correlation": _gpa_start_correlation,
-}
-
-# ------------------------------------------------------------------ populations
-US_STUDENTS = "US students, strategy method"
-THREE_YEAR_OLDS = "children of about 3"
-FOUR_YEAR_OLDS = "children of about 4 (Lamm et al.; Kidd et al., mean 4.5; Mischel's preschoolers)"
-HOUSE_MONEY = "adults after a prior gain (house money, the game's framing)"
-COLLEGE_STUDENTS = "college students"
-
+ACROSS_EXTRACTORS: Mapping[str, AcrossExtractor] = _Merged("across_extractors")
 #: The populations whose figures enter each game's score (the others are context).
-SCORED_POPULATIONS: Mapping[str, tuple[str, ...]] = {
-    "ultimatum": (US_STUDENTS,),
-    "marshmallow": (THREE_YEAR_OLDS, FOUR_YEAR_OLDS),
-    "double_or_nothing": (HOUSE_MONEY,),
-    "procrastination": (COLLEGE_STUDENTS,),
-}
+SCORED_POPULATIONS: Mapping[str, tuple[str, ...]] = PerGame(
+    lambda study: study.scored_populations)
 #: What each game's score describes, in words.
-SCORED_POPULATION: Mapping[str, str] = {
-    "ultimatum": US_STUDENTS,
-    "marshmallow": "children of 3 and of 4, each figure on its age's persona",
-    "double_or_nothing": HOUSE_MONEY,
-    "procrastination": COLLEGE_STUDENTS,
-}
+SCORED_POPULATION: Mapping[str, str] = PerGame(lambda study: study.scored_population)
 
-_CORE = "Henrich et al. strategy-method data, CORE Econ unit 4.12"
-_GPA_PERSONAS = ("gpa-2.0", "gpa-3.0", "gpa-4.0")
 
-HUMAN_FIGURES: tuple[HumanFigure, ...] = (
-    # ------------------------------------------------------------- ultimatum
-    HumanFigure(
-        "ultimatum", "acceptance of a 0% offer", 0.0, 0.0, _CORE, "acceptance_at_0",
-        note="nobody accepts an offer of nothing", population=US_STUDENTS),
-    HumanFigure(
-        "ultimatum", "acceptance of a 10% offer (US students)", 0.58, 0.58, _CORE,
-        "acceptance_at_10pct", note="Orma farmers in Kenya: 2%", population=US_STUDENTS),
-    HumanFigure(
-        "ultimatum", "acceptance of a 20% offer (US students)", 0.70, 0.70, _CORE,
-        "acceptance_at_20pct", note="Orma farmers in Kenya: about 10%",
-        population=US_STUDENTS),
-    HumanFigure(
-        "ultimatum", "acceptance of offers below 30% of the pie", 0.4, 0.6,
-        "Nowak, Page and Sigmund 2000 (Science), summary of many studies; Camerer 2003",
-        "acceptance_below_30pct", note="about half of responders reject offers below 30%",
-        population="responders of many studies pooled (context: mixes populations)"),
-    HumanFigure(
-        "ultimatum", "acceptance of the offers actually made (mean offer 40% of the pie)",
-        0.84, 0.84,
-        "Oosterbeek, Sloof and van de Kuilen 2004 (Experimental Economics 7:171), "
-        "meta-analysis of 37 papers: 16% of offers rejected", "acceptance_at_40pct",
-        note="approximation: a rate over offers averaging 40% compared with acceptance of "
-        "a 40% offer", population="37 studies pooled (context: mixes populations)"),
-    HumanFigure(
-        "ultimatum", "acceptance of an equal split", 1.0, 1.0, _CORE, "acceptance_at_50pct",
-        population=US_STUDENTS),
-    # ----------------------------------------------------------- marshmallow
-    HumanFigure(
-        "marshmallow", "3-year-olds taking the immediate reward", 0.5, 1.0,
-        "Developmental Psychobiology 2014, literature summary of delay-choice tasks: most "
-        "3-year-olds take the immediate reward", "ate_at_once", persona="child-3",
-        note="a delay choice is the game's first decision: 'most' = more than half eat at "
-        "once", population=THREE_YEAR_OLDS),
-    HumanFigure(
-        "marshmallow", "4-year-olds taking the immediate reward", 0.0, 0.5,
-        "Developmental Psychobiology 2014, literature summary of delay-choice tasks: most "
-        "4-year-olds take the delayed reward", "ate_at_once", persona="child-4",
-        note="a delay choice is the game's first decision: 'most' wait = at most half eat "
-        "at once", population=FOUR_YEAR_OLDS),
-    HumanFigure(
-        "marshmallow", "4-year-olds waiting the full 10 minutes", 0.28, 0.70,
-        "Lamm et al. 2018 (Child Development): 28% German, 70% Nso children",
-        "waited_full", persona="child-4", population=FOUR_YEAR_OLDS),
-    HumanFigure(
-        "marshmallow", "share of the maximum wait, reliable experimenter (mean age 4.5)",
-        0.80, 0.80,
-        "Kidd, Palmeri and Aslin 2013 (Cognition 126:109): mean wait 12 min 2 s of 15 after "
-        "a reliable experimenter (3 min 2 s after an unreliable one)", "wait_fraction",
-        persona="child-4", note="15-minute maximum scaled to the game's 10; the game's "
-        "grown-up is reliable", population=FOUR_YEAR_OLDS),
-    HumanFigure(
-        "marshmallow", "when the children who gave in did so, as a share of the maximum wait",
-        0.381, 0.381,
-        "Mischel and Ebbesen 1970 (as cited by Kidd et al. 2013): those who gave in did so "
-        "after 5.72 of 15 minutes on average", "give_in_time", persona="child-4",
-        note="5.72 / 15 = 0.381; Mischel's preschoolers compared with the 4-year-old "
-        "persona", population=FOUR_YEAR_OLDS),
-    # ----------------------------------------------------- double or nothing
-    HumanFigure(
-        "double_or_nothing", "gambling the winnings after a prior gain (house money)",
-        0.70, 0.70,
-        "Thaler and Johnson 1990 (Management Science 36:643): after winning $30, 70% accept "
-        "a coin flip to win or lose $9", "gamble_first_round",
-        note="every prompt says 'You have won $10 so far': the matched framing; stakes "
-        "differ (the game risks all of the winnings)", population=HOUSE_MONEY),
-    HumanFigure(
-        "double_or_nothing", "taking a fair gamble without a prior gain", 0.43, 0.43,
-        "Thaler and Johnson 1990 (Management Science 36:643): 43% gamble facing the "
-        "equivalent choice without the prior gain", "gamble_first_round",
-        note="risk aversion for gains (Kahneman and Tversky 1979)",
-        population="adults without a prior gain (context: another framing)"),
-    # ------------------------------------------------------- procrastination
-    HumanFigure(
-        "procrastination", "students who procrastinate", 0.80, 0.95,
-        "Steel 2007 (Psychological Bulletin 133:65): 80 to 95% of college students",
-        "start_late", note="procrastinating = starting in the second half of the time",
-        population=COLLEGE_STUDENTS),
-    HumanFigure(
-        "procrastination", "correlation of grades with starting late", -0.25, -0.10,
-        "Steel 2007; Kim and Seo 2015 (Personality and Individual Differences); Richardson "
-        "et al. 2012: r about -0.1 to -0.25 (verify the exact r)",
-        "gpa_start_day_correlation", across=_GPA_PERSONAS, domain=(-1.0, 1.0), verify=True,
-        note="approximation: self-reported procrastination replaced by the start day "
-        "(never = the day after the deadline), grades by the personas' GPAs 2.0, 3.0, 4.0 "
-        "in equal shares", population=COLLEGE_STUDENTS),
-)
+def __getattr__(name: str) -> Any:
+    """``HUMAN_FIGURES``: every registered game's figures, in the studies' order."""
+    if name == "HUMAN_FIGURES":
+        from subrational_gym.studies import STUDIES
+
+        return tuple(f for study in STUDIES.values() for f in study.figures)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def figures_for(game: str) -> list[HumanFigure]:
@@ -319,7 +165,8 @@ def figures_for(game: str) -> list[HumanFigure]:
     Raises:
         ParameterError: for an unknown game.
     """
-    games = {f.game for f in HUMAN_FIGURES}
-    if game not in games:
-        raise ParameterError(f"unknown game {game!r}; expected one of {sorted(games)}")
-    return [f for f in HUMAN_FIGURES if f.game == game]
+    from subrational_gym.studies import STUDIES
+
+    if game not in STUDIES:
+        raise ParameterError(f"unknown game {game!r}; expected one of {list(STUDIES)}")
+    return list(STUDIES[game].figures)

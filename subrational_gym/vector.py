@@ -594,8 +594,15 @@ def _vector_entry_point(env_id: str) -> Any:
     return make
 
 
-# String vector entry points for registration (one per game, named after the game).
-ultimatum_vector_env = _vector_entry_point("Subrational/Ultimatum-v0")
-marshmallow_vector_env = _vector_entry_point("Subrational/Marshmallow-v0")
-double_or_nothing_vector_env = _vector_entry_point("Subrational/DoubleOrNothing-v0")
-procrastination_vector_env = _vector_entry_point("Subrational/Procrastination-v0")
+def __getattr__(name: str) -> Any:
+    """``<game>_vector_env``: the string vector entry point of each registered game.
+
+    Derived from :data:`~subrational_gym.registration.GAMES` (the registration table), so
+    a game added with :func:`~subrational_gym.registration.register_game` has one too.
+    """
+    from subrational_gym.registration import GAMES
+
+    game = name.removesuffix("_vector_env")
+    if name.endswith("_vector_env") and game in GAMES:
+        return _vector_entry_point(GAMES[game].env_id)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,7 +18,7 @@ for aggregate human data entered as weighted observations.
 >>> # noise (an interval of beta alone does not rule the exponential family out):
 >>> lr_test(counts, "exponential", "beta_delta_sophisticated").rejects()
 True
->>> FAMILIES["procrastination"]
+>>> FAMILIES[counts.game.game]   # the families the game's study fits
 ('exponential', 'beta_delta_naive', 'beta_delta_sophisticated')
 
 The families (:data:`FAMILIES`), their parameters and nestings are listed in

@@ -41,8 +41,8 @@ class ActionCounts:
     >>> from subrational_gym import policies
     >>> expert = policies.income_maximiser("Subrational/Ultimatum-v0")
     >>> counts = ActionCounts.from_policy(expert, n_episodes=110)
-    >>> counts.n_obs, counts.game.game
-    (110.0, 'ultimatum')
+    >>> counts.n_obs, counts.env_id
+    (110.0, 'Subrational/Ultimatum-v0')
     """
 
     env_id: str

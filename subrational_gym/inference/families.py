@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.special import log_softmax
 
+from subrational_gym._per_game import PerGame
 from subrational_gym.errors import ParameterError
 from subrational_gym.inference.counts import ActionCounts
 from subrational_gym.planning import quasi_hyperbolic, value_iteration
@@ -99,8 +100,6 @@ class Family(abc.ABC):
 
     #: Name in :data:`FAMILIES`.
     name: str
-    #: The game it is defined for.
-    game: str
     #: One line on what it is.
     description: str
 
@@ -145,9 +144,9 @@ class Family(abc.ABC):
 class LogitFamily(Family):
     """A family whose utilities come from one planner call, with a temperature."""
 
-    def __init__(self, name: str, game: str, description: str,
+    def __init__(self, name: str, description: str,
                  parameters: Sequence[Parameter], utilities: Any) -> None:
-        self.name, self.game, self.description = name, game, description
+        self.name, self.description = name, description
         self._parameters = (*parameters, TEMPERATURE)
         self._utilities = utilities
 
@@ -294,10 +293,10 @@ class ProspectTheoryFamily(LogitFamily):
       ([1.45, 4.0] for lambda 2.5 at (0.1, ..., 0.9)) or not at all ([1.3, 10], the cap,
       at (0.3, ..., 0.7)); with the weighting fixed at the truth it is [2.2, 2.8]. Odds
       that reach the extremes, where ``w`` bends
-      (:data:`~subrational_gym.envs.double_or_nothing.WIDE_WIN_PROBABILITIES`, 0.05 to
-      0.95), identify lambda from 500 episodes: sampled gamblers at lambda 2.5 and 1.4
-      (temperature 2) get intervals that cover the truth, exclude 1 and do not
-      overlap in most seeds (``tests/test_double_or_nothing_odds.py``). The weighting
+      (the odds variant's ``WIDE_WIN_PROBABILITIES``, 0.05 to 0.95), identify lambda
+      from 500 episodes: sampled gamblers at lambda 2.5 and 1.4 (temperature 2) get
+      intervals that cover the truth, exclude 1 and do not overlap in most seeds (the
+      odds variant's tests). The weighting
       is then bounded too, though for a strongly weighting player (0.6) its interval
       often reaches the lower cap 0.28.
     - The curvature is confounded with the temperature: the log-odds are homogeneous in
@@ -320,8 +319,7 @@ class ProspectTheoryFamily(LogitFamily):
 
     def __init__(self, name: str, description: str, *, planning: str,
                  reference: str) -> None:
-        super().__init__(name, "double_or_nothing", description, _PT,
-                         _prospect(planning, reference))
+        super().__init__(name, description, _PT, _prospect(planning, reference))
         self.planning, self.reference = planning, reference
 
 
@@ -340,7 +338,6 @@ class InequityAversionMixture(Family):
     """
 
     name = "inequity_aversion_mixture"
-    game = "ultimatum"
     description = "population of inequity-averse responders (shares over envy types)"
 
     def support(self, counts: ActionCounts) -> np.ndarray:
@@ -447,31 +444,24 @@ _PT = (
 )
 
 
-def _time_families(game: str) -> list[Family]:
-    return [
-        LogitFamily("exponential", game, "exponential discounting (value iteration)",
-                    [_GAMMA], _exponential),
-        LogitFamily("beta_delta_naive", game,
-                    "quasi-hyperbolic discounting, naive about its future selves",
-                    [_BETA, _DELTA], _beta_delta(False)),
-        LogitFamily("beta_delta_sophisticated", game,
-                    "quasi-hyperbolic discounting, aware of its future selves' bias and noise",
-                    [_BETA, _DELTA], _beta_delta(True)),
-    ]
-
-
 _ALL: list[Family] = [
-    LogitFamily("income_maximiser", "ultimatum", "accepts by money alone (undiscounted optimum)",
+    LogitFamily("income_maximiser", "accepts by money alone (undiscounted optimum)",
                 [], _patient),
-    LogitFamily("inequity_aversion", "ultimatum", "one Fehr-Schmidt responder",
+    LogitFamily("inequity_aversion", "one Fehr-Schmidt responder",
                 [_p("alpha", 0.0, 10.0, 0.5, "envy: disutility of getting less",
                     (False, True)),
                  _p("beta", 0.0, 1.0, 0.25, "guilt: disutility of getting more")],
                 _inequity),
     InequityAversionMixture(),
-    *_time_families("marshmallow"),
-    *_time_families("procrastination"),
-    LogitFamily("risk_neutral", "double_or_nothing", "expected-value maximiser", [], _patient),
+    LogitFamily("exponential", "exponential discounting (value iteration)",
+                [_GAMMA], _exponential),
+    LogitFamily("beta_delta_naive",
+                "quasi-hyperbolic discounting, naive about its future selves",
+                [_BETA, _DELTA], _beta_delta(False)),
+    LogitFamily("beta_delta_sophisticated",
+                "quasi-hyperbolic discounting, aware of its future selves' bias and noise",
+                [_BETA, _DELTA], _beta_delta(True)),
+    LogitFamily("risk_neutral", "expected-value maximiser", [], _patient),
     ProspectTheoryFamily(
         "prospect_theory",
         "prospect theory, each bet judged on its own (myopic, reference = winnings)",
@@ -487,13 +477,11 @@ _ALL: list[Family] = [
         planning="myopic", reference="stake"),
 ]
 
-_BY_KEY: dict[tuple[str, str], Family] = {(f.game, f.name): f for f in _ALL}
+#: Every family, by name (a family applies to whichever games' studies list it).
+BY_NAME: Mapping[str, Family] = {f.name: f for f in _ALL}
 
-#: The families fitted for each game, by name.
-FAMILIES: Mapping[str, tuple[str, ...]] = {
-    game: tuple(f.name for f in _ALL if f.game == game)
-    for game in ("ultimatum", "marshmallow", "double_or_nothing", "procrastination")
-}
+#: The families fitted for each game, by name (each game's study lists its own).
+FAMILIES: Mapping[str, tuple[str, ...]] = PerGame(lambda study: tuple(study.families))
 
 #: Nested pairs ``(restricted, general)`` and the values of the general family's
 #: parameters at which it is the restricted one. Some nestings are exact only in some
@@ -522,7 +510,7 @@ def get_family(name: str, game: str) -> Family:
     """
     if game not in FAMILIES:
         raise ParameterError(f"unknown game {game!r}; expected one of {sorted(FAMILIES)}")
-    family = _BY_KEY.get((game, name))
+    family = BY_NAME.get(name) if name in FAMILIES[game] else None
     if family is None:
         others = [g for g, names in FAMILIES.items() if name in names]
         hint = f" ({name!r} is a family of {others[0]})" if others else ""

@@ -333,7 +333,7 @@ def fit(
     k = len(problem.free_names)
     n = counts.n_obs
     return FitResult(
-        family=fam.name, game=fam.game, params=params, ci=intervals, loglik=ll, n_obs=n,
+        family=fam.name, game=counts.game.game, params=params, ci=intervals, loglik=ll, n_obs=n,
         n_params=k, aic=2 * k - 2 * ll, bic=k * math.log(max(n, 1.0)) - 2 * ll,
         policy=fam.policy(counts, params), fixed=dict(fixed), bounds=bounds,
         identified=identified, level=level, details=fam.details(counts),

@@ -12,7 +12,7 @@ bias justified by the game's structure, tuned on seeds 0-2 of
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -46,32 +46,31 @@ RECORDS: Mapping[str, type[Hyperparameters]] = MappingProxyType({
     "value_iteration": ValueIterationHyperparameters,
 })
 
-# fmt: off
-#: Per-game overrides: ``GAME_DEFAULTS[algorithm][game]``.
-GAME_DEFAULTS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
-    "bc": {
-        # One decision per episode: full-batch epochs converge to the per-offer MLE.
-        "ultimatum": {"budget": 200, "batch_size": 512},
-        # The raw minute lets the network pool evidence across rarely visited minutes.
-        "marshmallow": {"features": "raw"},
-        # One indicator per state and large batches settle on the per-state frequencies.
-        "procrastination": {"budget": 200, "batch_size": 512, "features": "onehot"},
-    },
-    "distribution_matching": {
-        # The raw minute with weight decay pools minutes: below the per-state floor.
-        "marshmallow": {"budget": 3000, "features": "raw", "weight_decay": 1.0},
-    },
-    "gail": {
-        # Twice the entropy bonus keeps the slow, too deterministic generator closer.
-        "marshmallow": {"ent_coef": 0.1},
-    },
-    "dqn": {
-        # Ten waits in a row need longer exploration than the default schedule gives.
-        "marshmallow": {"budget": 100_000, "exploration_fraction": 0.6,
-                        "exploration_final_eps": 0.05},
-    },
-}
-# fmt: on
+class _GameDefaults(Mapping[str, Mapping[str, Mapping[str, Any]]]):
+    """``{algorithm: {game: overrides}}`` read from the registered studies."""
+
+    def _table(self) -> dict[str, dict[str, Mapping[str, Any]]]:
+        from subrational_gym.studies import STUDIES
+
+        out: dict[str, dict[str, Mapping[str, Any]]] = {}
+        for game, study in STUDIES.items():
+            for algorithm, overrides in study.learner_defaults.items():
+                out.setdefault(algorithm, {})[game] = MappingProxyType(dict(overrides))
+        return out
+
+    def __getitem__(self, algorithm: str) -> Mapping[str, Mapping[str, Any]]:
+        return self._table()[algorithm]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+#: Per-game overrides: ``GAME_DEFAULTS[algorithm][game]`` (each game's study holds its
+#: own, as ``learner_defaults``, with a comment saying why).
+GAME_DEFAULTS: Mapping[str, Mapping[str, Mapping[str, Any]]] = _GameDefaults()
 
 #: Budgets and settings small enough for a smoke test of the imitation learners (about a
 #: second each); the policies they produce mean nothing.
@@ -96,7 +95,7 @@ def resolve(algorithm: str, game: str, overrides: Mapping[str, Any] | None = Non
 
     Args:
         algorithm: One of :data:`ALGORITHMS`.
-        game: The env's ``game`` attribute, e.g. ``"marshmallow"``.
+        game: The env's ``game`` attribute (a key of the studies' registry).
         overrides: Hyperparameter names and values (``budget`` included or not).
         budget: The budget; ``None`` keeps the default.
 

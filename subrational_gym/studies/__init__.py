@@ -1,20 +1,32 @@
-"""One study record per game: what each game means for the replication, as data.
+"""One study module per game: what each game means for the science, as data.
 
-A :class:`Study` gathers everything the replication, the reports and the benchmarks need
-to know about one game of Coletta et al. 2024, so that adding a game touches its env and
-its study record and nothing else:
+A :class:`Study` gathers everything the replication, the reports, the benchmarks and the
+LLM experts need to know about one game of Coletta et al. 2024. Each game's module
+(``studies/ultimatum.py``, ``marshmallow.py``, ``double_or_nothing.py``,
+``procrastination.py``) builds its record and registers it with :func:`register_study`;
+the generic modules (:mod:`~subrational_gym.hypotheses`,
+:mod:`~subrational_gym.controls`, :mod:`~subrational_gym.human_data`,
+:mod:`~subrational_gym.evaluation`, :mod:`~subrational_gym.inference`,
+``llm_experts``) read every per-game table from :data:`STUDIES`. A new game is its env
+module, its study module and one registration row
+(:func:`~subrational_gym.registration.register_game`); see ``docs/adding-a-game.md``.
 
-- the env id and the variants the replication runs (env kwargs per variant);
+A study holds:
+
+- the env id (from the registration table) and the variants the replication runs;
 - the personas, with their attributes as data (age, GPA, motive, attitude to risk) and
   the traits the model is asked to play (``llm_experts`` builds its presets from them);
 - the closed-form reference policies shown beside the LLM and the learners, and the
   like-with-like table of behavioural against exponential agents at equal choice noise;
-- the behaviour curve drawn in plots, its axes, the key metric aggregated over seeds, and
-  a one-line headline of the behaviour that matters;
-- the human figures (:mod:`subrational_gym.human_data`) and the persona that stands for
-  the general population in figures that name none;
-- the finding as a falsifiable hypothesis (:mod:`subrational_gym.hypotheses`), judged on
-  choice counts keyed by persona name, the persona roles read from their attributes.
+- the behaviour summary of a policy, the curve drawn in plots, its axes, the key metric
+  aggregated over seeds, and a one-line headline of the behaviour that matters;
+- the finding as a falsifiable hypothesis: its rule, smallest effect of interest
+  (:class:`Sesoi`) and criterion in words, judged on choice counts keyed by persona
+  name, and the controls whose verdicts are known;
+- the human figures, their extractors and scored populations, and the persona that
+  stands for the general population in figures that name none;
+- the prompt scene the LLM persona is placed in, the planted theories of the
+  end-to-end control, the inference families fitted, and the learners' game defaults.
 
 Example:
     >>> from subrational_gym.studies import STUDIES, get_study
@@ -23,31 +35,37 @@ Example:
     'Subrational/Marshmallow-v0'
     >>> [p.attributes["age"] for p in study.personas]
     [2, 3, 4, 5, 6]
-    >>> list(STUDIES)
+    >>> list(STUDIES)[:4]
     ['ultimatum', 'marshmallow', 'double_or_nothing', 'procrastination']
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from subrational_gym import hypotheses, make_env, policies
+from subrational_gym import make_env
 from subrational_gym.core import SubrationalEnv
-from subrational_gym.envs.double_or_nothing import WIDE_WIN_PROBABILITIES
 from subrational_gym.errors import ParameterError
-from subrational_gym.human_data import HumanFigure, figures_for
-from subrational_gym.inference import ActionCounts
+from subrational_gym.human_figures import AcrossExtractor, Extractor, HumanFigure
 from subrational_gym.policies import TabularPolicy
 from subrational_gym.registration import ENV_IDS
 
-__all__ = ["STUDIES", "PersonaSpec", "Study", "Variant", "get_study"]
+if TYPE_CHECKING:
+    from subrational_gym.inference import ActionCounts
+    from subrational_gym.verdicts import Verdict
+
+__all__ = ["STUDIES", "PersonaSpec", "Sesoi", "Study", "Theory", "Variant", "get_study",
+           "register_study"]
 
 Summary = Mapping[str, Any]
+#: A planted theory: an inference family's name and its parameters.
+Theory = tuple[str, Mapping[str, float]]
+#: A control: its name and, per persona key of the game's hypothesis, a policy.
+Control = tuple[str, Mapping[Any, Any]]
 
 
 @dataclass(frozen=True)
@@ -91,6 +109,25 @@ class Variant:
 
 
 @dataclass(frozen=True)
+class Sesoi:
+    """A smallest effect of interest, with the human data that justify it.
+
+    Attributes:
+        value: The margin, in the effect's units.
+        units: The effect's units.
+        justification: Where the margin comes from, with sources.
+    """
+
+    value: float
+    units: str
+    justification: str
+
+
+def _frozen(mapping: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True)
 class Study:
     """Everything the replication needs to know about one game.
 
@@ -98,19 +135,45 @@ class Study:
         game: The game's name (a key of :data:`~subrational_gym.registration.ENV_IDS`).
         title: Plot title.
         personas: The personas, in the order they are reported.
-        variants: The settings the replication runs; the first is the plain game.
+        variants: The settings the replication runs; the first is the plain game, on
+            which the human figures are scored.
         hypothesis_variant: The variant whose choices decide the finding.
         default_persona: The persona that stands for the general population in human
             figures that name no persona.
         axes: The behaviour curve's (x label, y label).
         key_metric_name: What :meth:`key_metric` measures, in words.
+        summary_fn: (env, model, probabilities, occupancy, state meanings) -> the
+            behaviour summary (:func:`~subrational_gym.evaluation.behaviour_summary`).
         curve_fn: Behaviour summary -> (x values, y values) of the curve.
         key_metric_fn: Behaviour summary -> the one number aggregated over seeds.
         headline_fn: Behaviour summary -> one line of the behaviour that matters.
         references_fn: Env -> the reference policies shown beside the LLM.
         contrast_fn: () -> (env kwargs, policy) rows comparing behavioural with
             exponential agents at equal choice noise.
+        rule: The hypothesis: keyword arguments as :attr:`controls_key` shapes them ->
+            the verdict (:data:`subrational_gym.hypotheses.HYPOTHESES`).
         judge_fn: (study, choice counts by persona name, seed) -> the finding's verdict.
+        sesoi: The smallest effect of interest, fixed before any verdict was seen.
+        criterion: How the finding is decided, in words.
+        controls_fn: () -> the known-answer controls: ``(name, {persona key: policy})``.
+        controls_key: The keyword of :attr:`rule` that takes all personas' data (None:
+            one keyword per persona key).
+        expected: The verdict each control must get, by control name.
+        figures: The published human figures.
+        extractors: Figure key -> the number compared, from a behaviour summary.
+        across_extractors: Figure key -> the number, from summaries by persona name.
+        scored_populations: The populations whose figures enter the game's score.
+        scored_population: What the game's score describes, in words.
+        prompt_version: The prompt templates' version; bump on any change of wording.
+        scene: Where the persona is, third person (``"{c} is taking part in ..."``,
+            ``{c}`` the character's name).
+        chat_scene: The same in the second person (``"You are taking part in ..."``).
+        planted: Persona name -> the theory the planted endpoint answers with
+            (scenario ``"human-size"``).
+        planted_outside: Persona name -> behaviour outside the fitted families.
+        planted_sizes: Persona name -> an effect of another size.
+        families: The inference families fitted to the game's choices, by name.
+        learner_defaults: Algorithm -> the game's hyperparameter overrides.
     """
 
     game: str
@@ -121,17 +184,38 @@ class Study:
     default_persona: str
     axes: tuple[str, str]
     key_metric_name: str
+    summary_fn: Callable[..., dict[str, Any]]
     curve_fn: Callable[[Summary], tuple[Sequence[float], Sequence[float]]]
     key_metric_fn: Callable[[Summary], float | None]
     headline_fn: Callable[[Summary], str]
     references_fn: Callable[[SubrationalEnv], list[TabularPolicy]]
     contrast_fn: Callable[[], list[tuple[dict[str, Any], TabularPolicy]]]
-    judge_fn: Callable[[Study, Mapping[str, ActionCounts], int], hypotheses.Verdict]
+    rule: Callable[..., Verdict]
+    judge_fn: Callable[[Study, Mapping[str, ActionCounts], int], Verdict]
+    sesoi: Sesoi
+    criterion: str
+    controls_fn: Callable[[], list[Control]]
+    controls_key: str | None
+    expected: Mapping[str, str]
+    figures: tuple[HumanFigure, ...]
+    extractors: Mapping[str, Extractor]
+    scored_populations: tuple[str, ...]
+    scored_population: str
+    prompt_version: str
+    scene: str
+    chat_scene: str
+    planted: Mapping[str, Theory]
+    families: tuple[str, ...]
+    across_extractors: Mapping[str, AcrossExtractor] = field(default_factory=dict)
+    planted_outside: Mapping[str, Theory] = field(default_factory=dict)
+    planted_sizes: Mapping[str, Theory] = field(default_factory=dict)
+    learner_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.game not in ENV_IDS:
             raise ParameterError(f"study game {self.game!r} is not registered; expected one "
-                                 f"of {list(ENV_IDS)} (add it to registration.ENV_IDS)")
+                                 f"of {list(ENV_IDS)} (add its row with "
+                                 f"registration.register_game)")
         names = [p.name for p in self.personas]
         if len(set(names)) != len(names):
             raise ParameterError(f"study {self.game!r} has duplicate persona names {names}")
@@ -142,6 +226,31 @@ class Study:
             raise ParameterError(
                 f"hypothesis_variant {self.hypothesis_variant!r} is not a variant of "
                 f"{self.game!r}; expected one of {[v.name for v in self.variants]}")
+        for label in ("planted", "planted_outside", "planted_sizes"):
+            unknown = set(getattr(self, label)) - set(names)
+            if unknown:
+                raise ParameterError(f"{label} of {self.game!r} names personas "
+                                     f"{sorted(unknown)} it does not have; expected {names}")
+        missing = set(names) - set(self.planted)
+        if missing:
+            raise ParameterError(f"planted of {self.game!r} has no theory for {sorted(missing)}")
+        for figure in self.figures:
+            if figure.game != self.game:
+                raise ParameterError(f"figure {figure.quantity!r} is about {figure.game!r}, "
+                                     f"not {self.game!r}")
+            known = self.across_extractors if figure.across else self.extractors
+            if figure.key not in known:
+                raise ParameterError(f"figure {figure.quantity!r} has key {figure.key!r}, "
+                                     f"which is not an extractor of {self.game!r}")
+        if "{c}" not in self.scene:
+            raise ParameterError(f"scene of {self.game!r} must name the character as {{c}}, "
+                                 f"got {self.scene!r}")
+        if not self.families:
+            raise ParameterError(f"study {self.game!r} fits no inference family")
+        for label in ("expected", "extractors", "across_extractors", "planted",
+                      "planted_outside", "planted_sizes", "learner_defaults"):
+            object.__setattr__(self, label, _frozen(getattr(self, label)))
+        object.__setattr__(self, "figures", tuple(self.figures))
 
     # ----------------------------------------------------------------- lookups
     @property
@@ -155,14 +264,9 @@ class Study:
         return tuple(p.name for p in self.personas)
 
     @property
-    def criterion(self) -> str:
-        """How the finding is decided, in words."""
-        return hypotheses.CRITERIA[self.game]
-
-    @property
     def human_figures(self) -> list[HumanFigure]:
         """The published human figures of the game."""
-        return figures_for(self.game)
+        return list(self.figures)
 
     def persona(self, name: str) -> PersonaSpec:
         """The persona called ``name``."""
@@ -185,6 +289,11 @@ class Study:
         return make_env(self.env_id, **self.variant(variant).env_kwargs)
 
     # --------------------------------------------------------------- behaviour
+    def summarise(self, env: SubrationalEnv, model: Any, probs: Any, occupancy: Any,
+                  meanings: list[Any]) -> dict[str, Any]:
+        """The behaviour summary of a policy (see :attr:`summary_fn`)."""
+        return self.summary_fn(env, model, probs, occupancy, meanings)
+
     def curve(self, summary: Summary) -> tuple[list[float], list[float]]:
         """The behaviour curve drawn in plots, from a behaviour summary."""
         xs, ys = self.curve_fn(summary)
@@ -228,11 +337,11 @@ class Study:
 
         So its bound methods (``judge``) can run in worker processes.
         """
-        if STUDIES.get(self.game) is self:
+        if _STUDIES.get(self.game) is self:
             return (get_study, (self.game,))
         return super().__reduce_ex__(protocol)
 
-    def judge(self, data: Mapping[str, ActionCounts], *, seed: int = 0) -> hypotheses.Verdict:
+    def judge(self, data: Mapping[str, ActionCounts], *, seed: int = 0) -> Verdict:
         """The finding's verdict on choice counts keyed by persona name.
 
         Args:
@@ -247,183 +356,23 @@ class Study:
         return self.judge_fn(self, data, seed)
 
 
-# ------------------------------------------------------------------ ultimatum
-def _ultimatum_headline(s: Summary) -> str:
-    return "P(accept) by offer $0..$10: " + " ".join(f"{a:.2f}" for a in s["acceptance"])
+_STUDIES: dict[str, Study] = {}
+#: The study of each registered game, in registration order (the paper's order first).
+STUDIES: Mapping[str, Study] = MappingProxyType(_STUDIES)
 
 
-def _ultimatum_key(s: Summary) -> float:
-    shares, acc = np.asarray(s["offer_share"]), np.asarray(s["acceptance"])
-    return float(acc[(shares > 0) & (shares < 0.3)].mean())
+def register_study(study: Study) -> Study:
+    """Add ``study`` to :data:`STUDIES` (idempotent for the same record).
 
-
-def _ultimatum_contrast() -> list[tuple[dict[str, Any], TabularPolicy]]:
-    env = make_env(ENV_IDS["ultimatum"])
-    return [({}, policies.income_maximiser(env)), ({}, policies.inequity_averse_responder(env)),
-            ({}, policies.fehr_schmidt_population(env))]
-
-
-ULTIMATUM = Study(
-    game="ultimatum",
-    title="Ultimatum game: acceptance by offer",
-    personas=(
-        PersonaSpec("fairness", "an adult who cares a lot about fairness",
-                    {"motive": "fairness"}),
-        PersonaSpec("income", "an adult who only wants to make as much money as possible",
-                    {"motive": "income"}),
-    ),
-    variants=(Variant("plain"),),
-    hypothesis_variant="plain",
-    default_persona="fairness",
-    axes=("offer (share of the pie)", "P(accept)"),
-    key_metric_name="P(accept) of offers below 30%",
-    curve_fn=lambda s: (s["offer_share"], s["acceptance"]),
-    key_metric_fn=_ultimatum_key,
-    headline_fn=_ultimatum_headline,
-    references_fn=lambda env: [policies.income_maximiser(env),
-                               policies.inequity_averse_responder(env),
-                               policies.fehr_schmidt_population(env)],
-    contrast_fn=_ultimatum_contrast,
-    judge_fn=lambda st, data, seed: hypotheses.ultimatum(
-        st.role(data, "motive", "fairness"), st.role(data, "motive", "income")),
-)
-
-
-# ---------------------------------------------------------------- marshmallow
-def _marshmallow_headline(s: Summary) -> str:
-    return (f"ate at once {s['ate_at_once']:.2f}, gave in midway {s['gave_in_midway']:.2f}, "
-            f"waited full {s['waited_full']:.2f}")
-
-
-def _marshmallow_contrast() -> list[tuple[dict[str, Any], TabularPolicy]]:
-    env = make_env(ENV_IDS["marshmallow"])
-    return [
-        ({}, policies.exponential_discounter(env, gamma=0.95)),
-        ({}, policies.beta_delta(env, beta=0.4)),
-        ({}, policies.beta_delta(env, beta=0.6, temperature=0.3)),
-        ({}, policies.beta_delta(env, beta=0.8, temperature=0.3)),
-        # Exponential agents at the same temperature: noise alone gives in half-way.
-        ({}, policies.exponential_discounter(env, gamma=0.9, temperature=0.3)),
-        ({}, policies.exponential_discounter(env, gamma=0.95, temperature=0.3)),
-    ]
-
-
-MARSHMALLOW = Study(
-    game="marshmallow",
-    title="Marshmallow test: still waiting, by minute",
-    personas=tuple(PersonaSpec(f"child-{age}", f"a {age}-year-old child", {"age": age})
-                   for age in range(2, 7)),
-    variants=(Variant("plain"),),
-    hypothesis_variant="plain",
-    default_persona="child-4",
-    axes=("minute", "P(still waiting)"),
-    key_metric_name="P(wait the full time)",
-    curve_fn=lambda s: (s["minute"], [1.0 - p for p in s["eaten_by_minute"]]),
-    key_metric_fn=lambda s: float(s["waited_full"]),
-    headline_fn=_marshmallow_headline,
-    references_fn=lambda env: [policies.beta_delta(env, beta=b, temperature=0.3)
-                               for b in (0.5, 0.7, 0.9)],
-    contrast_fn=_marshmallow_contrast,
-    judge_fn=lambda st, data, seed: hypotheses.marshmallow(st.by_attribute(data, "age"),
-                                                           seed=seed),
-)
-
-
-# ---------------------------------------------------------- double or nothing
-def _gamble_headline(s: Summary) -> str:
-    g = " ".join(f"{p:.2f}" for p in s["gamble_probability"])
-    return f"P(gamble) by round: {g}; E[winnings] ${s['expected_winnings']:.2f}"
-
-
-def _gamble_contrast() -> list[tuple[dict[str, Any], TabularPolicy]]:
-    env = make_env(ENV_IDS["double_or_nothing"])
-    return [({}, policies.income_maximiser(env)), ({}, policies.prospect_theory_gambler(env)),
-            ({}, policies.prospect_theory_gambler(env, planning="naive", reference="zero"))]
-
-
-DOUBLE_OR_NOTHING = Study(
-    game="double_or_nothing",
-    title="Double or nothing: gambling, by round",
-    personas=(
-        PersonaSpec("cautious", "a cautious adult who dislikes taking risks", {"risk": "averse"}),
-        PersonaSpec("risk-seeking", "an adult who loves taking risks for a bigger prize",
-                    {"risk": "seeking"}),
-    ),
-    # The odds variant (one win probability per episode, 0.05 to 0.95) identifies loss
-    # aversion, which a single probability cannot: the finding is judged there.
-    variants=(Variant("plain"),
-              Variant("odds", {"win_probabilities": WIDE_WIN_PROBABILITIES})),
-    hypothesis_variant="odds",
-    default_persona="cautious",
-    axes=("round", "P(gamble | still playing)"),
-    key_metric_name="expected rounds gambled",
-    curve_fn=lambda s: (s["round"], s["gamble_probability"]),
-    key_metric_fn=lambda s: float(s["expected_rounds_gambled"]),
-    headline_fn=_gamble_headline,
-    references_fn=lambda env: [policies.income_maximiser(env),
-                               policies.prospect_theory_gambler(env)],
-    contrast_fn=_gamble_contrast,
-    judge_fn=lambda st, data, seed: hypotheses.double_or_nothing(
-        st.role(data, "risk", "averse"), st.role(data, "risk", "seeking"), seed=seed),
-)
-
-
-# ------------------------------------------------------------ procrastination
-def _procrastination_headline(s: Summary) -> str:
-    line = (f"start day {s['expected_start_day']:.1f}, finish day "
-            f"{s['expected_finish_day']:.1f} (never = day {len(s['day']) + 1})")
-    if s.get("commit_probability") is not None:
-        line += f", commits {s['commit_probability']:.2f}"
-    return line
-
-
-def _procrastination_key(s: Summary) -> float | None:
-    if s.get("commit_probability") is not None:
-        return float(s["commit_probability"])
-    return s["expected_start_day"]
-
-
-def _procrastination_curve(s: Summary) -> tuple[Sequence[float], Sequence[float]]:
-    return s["day"], np.cumsum(s["start_distribution"]).tolist()
-
-
-def _procrastination_contrast() -> list[tuple[dict[str, Any], TabularPolicy]]:
-    kwargs = {"self_imposed_deadline": True}
-    env = make_env(ENV_IDS["procrastination"], **kwargs)
-    pols = (policies.exponential_discounter(env, gamma=1.0),
-            policies.exponential_discounter(env, gamma=0.5),
-            policies.beta_delta(env), policies.beta_delta(env, sophisticated=True),
-            # The same comparison with choice noise (temperature 0.5) on both sides.
-            policies.exponential_discounter(env, gamma=1.0, temperature=0.5),
-            policies.beta_delta(env, sophisticated=True, temperature=0.5))
-    return [(kwargs, p) for p in pols]
-
-
-PROCRASTINATION = Study(
-    game="procrastination",
-    title="Procrastination: started writing, by day",
-    personas=tuple(PersonaSpec(f"gpa-{gpa:.1f}",
-                               f"a college student with a GPA of {gpa:.1f} out of 4.0",
-                               {"gpa": gpa}) for gpa in (2.0, 3.0, 4.0)),
-    variants=(Variant("plain"),
-              Variant("self_imposed_deadline", {"self_imposed_deadline": True})),
-    hypothesis_variant="self_imposed_deadline",
-    default_persona="gpa-3.0",
-    axes=("day", "P(started writing by this day)"),
-    key_metric_name="mean start day (variant: P(commit))",
-    curve_fn=_procrastination_curve,
-    key_metric_fn=_procrastination_key,
-    headline_fn=_procrastination_headline,
-    references_fn=lambda env: [policies.beta_delta(env),
-                               policies.beta_delta(env, sophisticated=True)],
-    contrast_fn=_procrastination_contrast,
-    judge_fn=lambda st, data, seed: hypotheses.procrastination(st.by_attribute(data, "gpa"),
-                                                               seed=seed),
-)
-
-#: The study of each game, in the paper's order.
-STUDIES: Mapping[str, Study] = MappingProxyType(
-    {s.game: s for s in (ULTIMATUM, MARSHMALLOW, DOUBLE_OR_NOTHING, PROCRASTINATION)})
+    Raises:
+        ParameterError: another study of the same game is registered.
+    """
+    other = _STUDIES.get(study.game)
+    if other is not None and other is not study:
+        raise ParameterError(f"a study of {study.game!r} is already registered; a game has "
+                             f"one study")
+    _STUDIES[study.game] = study
+    return study
 
 
 def get_study(game: str) -> Study:
@@ -439,3 +388,8 @@ def get_study(game: str) -> Study:
         return by_id[game]
     raise ParameterError(f"no study for {game!r}; expected one of {list(STUDIES)} or their "
                          f"env ids {list(by_id)}")
+
+
+# The games of the paper, in its order: each module registers its study on import.
+for _module in ("ultimatum", "marshmallow", "double_or_nothing", "procrastination"):
+    importlib.import_module(f"{__name__}.{_module}")
