@@ -22,21 +22,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import replicate
+from benchmarks.replication import BUDGETS, GAMES, PAPER_LEARNER, Args, Replication
 from llm_experts.planted import SCENARIOS, PlantedLLMServer
-
-PAPER_LEARNER = replicate.PAPER_LEARNER
 
 
 def run_scenario(scenario: str, *, budget: str, workers: int, out: Path,
                  games: Sequence[str]) -> list[dict[str, Any]]:
     """One replication against the planted ``scenario``; a row per game."""
     with PlantedLLMServer(scenario=scenario) as server:
-        args = replicate.Args(budget=budget, games=tuple(games), model="planted",
-                              base_url=server.base_url, cache=out / "answers.sqlite",
-                              out=out, perf=False, progress=False, workers=workers,
-                              learners=(PAPER_LEARNER,))
-        summary = replicate.Replication(args).run()
+        args = Args(budget=budget, games=tuple(games), model="planted",
+                    base_url=server.base_url, cache=out / "answers.sqlite", out=out,
+                    perf=False, progress=False, workers=workers, learners=(PAPER_LEARNER,))
+        summary = Replication(args).run()
     rows = []
     for f in summary["findings"]:
         learner = f["by_source"][PAPER_LEARNER]
@@ -68,9 +65,9 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS),
                         default=list(SCENARIOS))
-    parser.add_argument("--games", nargs="+", choices=replicate.GAMES,
-                        default=list(replicate.GAMES))
-    parser.add_argument("--budget", choices=sorted(replicate.BUDGETS), default="demo")
+    parser.add_argument("--games", nargs="+", choices=GAMES,
+                        default=list(GAMES))
+    parser.add_argument("--budget", choices=sorted(BUDGETS), default="demo")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("results/planted_scenarios.json"))
     args = parser.parse_args(argv)

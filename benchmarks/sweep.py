@@ -50,7 +50,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import replicate, reporting
+from benchmarks import reporting
+from benchmarks.replication import (
+    BUDGETS,
+    IMITATION,
+    RL,
+    Args,
+    Budget,
+    Replication,
+    RunRecords,
+)
+from llm_experts import EndpointUnreachableError
 from subrational_gym.learners.defaults import resolve
 from subrational_gym.learners.sweeps import EXECUTORS, SweepError
 from subrational_gym.studies import STUDIES
@@ -89,7 +99,7 @@ class SweepConfig:
     budget: str = "demo"
     games: tuple[str, ...] = tuple(STUDIES)
     personas: tuple[str, ...] | None = None
-    learners: tuple[str, ...] = (*replicate.IMITATION, *replicate.RL)
+    learners: tuple[str, ...] = (*IMITATION, *RL)
     seeds: tuple[int, ...] | None = None
     mode: str = "score"
     one_order: bool = False
@@ -100,9 +110,9 @@ class SweepConfig:
     out: Path = Path("results/sweep")
 
     def __post_init__(self) -> None:
-        checks = (("budget", [self.budget], replicate.BUDGETS),
+        checks = (("budget", [self.budget], BUDGETS),
                   ("games", self.games, STUDIES),
-                  ("learners", self.learners, (*replicate.IMITATION, *replicate.RL)),
+                  ("learners", self.learners, (*IMITATION, *RL)),
                   ("executor", [self.executor], EXECUTORS),
                   ("mode", [self.mode], ("score", "sample")))
         for name, values, valid in checks:
@@ -119,23 +129,23 @@ class SweepConfig:
             raise SweepError("a sweep needs at least one model; add a [[models]] table or "
                              "--model")
 
-    def job_budget(self) -> replicate.Budget:
+    def job_budget(self) -> Budget:
         """The budget preset over this grid's learners and seeds.
 
         Named seeds train every imitation learner: the preset's rule that its few-seed
         learners (BC, GAIL and AIRL in the demo) train on its own few seeds only, kept by
-        :meth:`replicate.Budget.restrict` as "the first named seed" when none of them is
+        :meth:`Budget.restrict` as "the first named seed" when none of them is
         named, made ``--seeds 3 4`` train BC, GAIL and AIRL on seed 3 alone, silently.
         """
-        budget = replicate.BUDGETS[self.budget].restrict(learners=self.learners,
+        budget = BUDGETS[self.budget].restrict(learners=self.learners,
                                                         seeds=self.seeds)
         if self.seeds:
             budget = dataclasses.replace(budget, few_seeds=budget.seeds)
         return budget
 
-    def args_for(self, model: ModelSpec) -> replicate.Args:
+    def args_for(self, model: ModelSpec) -> Args:
         """The replication arguments of one model of the grid."""
-        return replicate.Args(
+        return Args(
             budget=self.budget, games=self.games, model=model.name, base_url=model.base_url,
             provider=model.provider, one_order=self.one_order,
             mode=self.mode, cache=self.cache, out=self.out / model.slug, perf=False,
@@ -193,11 +203,11 @@ def plan(config: SweepConfig) -> list[dict[str, Any]]:
             for model in config.models:
                 rows += [{"model": model.slug, "game": game, "variant": variant.name,
                           "persona": p, "learner": alg, "seed": seed}
-                         for p in personas for alg in replicate.IMITATION
+                         for p in personas for alg in IMITATION
                          for seed in budget.seeds_of(alg)]
             rows += [{"model": "-", "game": game, "variant": variant.name, "persona": "-",
                       "learner": alg, "seed": seed}
-                     for alg in replicate.RL for seed in budget.seeds_of(alg)]
+                     for alg in RL for seed in budget.seeds_of(alg)]
     return rows
 
 
@@ -221,7 +231,7 @@ def _run_scale(alg: str, game: str, steps: int | None, n_episodes: int) -> float
     them; BC's epochs pass over every demonstration, so its time also grows with the
     episodes. The demo's mean is taken over its games, so this is a ratio of means.
     """
-    demo = replicate.BUDGETS["demo"]
+    demo = BUDGETS["demo"]
     mine = resolve(alg, game, budget=steps).budget
     theirs = resolve(alg, game, budget=demo.steps.get(alg)).budget
     scale = mine / theirs if mine and theirs else 1.0  # value iteration has no budget
@@ -240,7 +250,7 @@ def estimate(config: SweepConfig, jobs: Sequence[Mapping[str, Any]],
     perf = json.loads(measured.read_text()) if measured.exists() else {}
     per_run = {k: v["mean_seconds"] for k, v in
                perf.get("learner_train_seconds", {}).get("value", {}).items()}
-    budget = replicate.BUDGETS[config.budget]
+    budget = BUDGETS[config.budget]
     games = {(j["game"], j["variant"]) for j in jobs}
     game_of = {(g, v): STUDIES[g].make_env(v).unwrapped.game for g, v in games}
     train = 0.0
@@ -286,13 +296,13 @@ def dry_run(config: SweepConfig) -> dict[str, Any]:
 
 # --------------------------------------------------------------------- comparison
 def comparison(summaries: Mapping[str, Mapping[str, Any]],
-               records: Mapping[str, Mapping[str, Any]], out: Path) -> str:
+               records: Mapping[str, RunRecords], out: Path) -> str:
     """Side-by-side Markdown of several models, with one plot per game."""
     models = list(summaries)
     lines = ["# Sweep: models side by side", "",
              "Findings (verdict of the headline source, then the LLM expert's own) and "
              "human fidelity (0 = chance, 1 = the human figures) of each model.", ""]
-    games = [g for g in STUDIES if any(g in r for r in records.values())]
+    games = [g for g in STUDIES if any(g in r.games for r in records.values())]
     rows = []
     for game in games:
         for m in models:
@@ -315,11 +325,12 @@ def comparison(summaries: Mapping[str, Mapping[str, Any]],
         curves: dict[str, Mapping[str, Any]] = {}
         look: dict[str, dict[str, Any]] = {}
         for i, m in enumerate(models):
-            personas = records[m].get(game, {}).get("plain", {}).get("personas", {})
+            variants = records[m].games.get(game, {})
+            personas = variants["plain"].personas if "plain" in variants else {}
             for j, (persona, rec) in enumerate(personas.items()):
-                if "expert" in rec:
+                if rec.expert is not None:
                     label = f"{m}: {persona}"
-                    curves[label] = rec["expert"]
+                    curves[label] = rec.expert
                     look[label] = {"color": f"C{i}", "ls": styles[j % len(styles)]}
         path = reporting.plot_behaviour(game, curves, out / "plots" / f"{game}.png",
                                         styles=look,
@@ -334,8 +345,8 @@ def run(config: SweepConfig) -> dict[str, Any]:
     summaries, records = {}, {}
     for model in config.models:
         print(f"[sweep] model {model.slug}", flush=True)
-        rep = replicate.Replication(config.args_for(model))
-        rep.budget = config.job_budget()  # every named seed for every learner
+        # Every named seed trains every learner (the job budget, not the preset's rule).
+        rep = Replication(config.args_for(model), budget=config.job_budget())
         summaries[model.slug] = rep.run()
         records[model.slug] = rep.records
     config.out.mkdir(parents=True, exist_ok=True)
@@ -357,13 +368,13 @@ def parse_args(argv: Sequence[str] | None) -> tuple[SweepConfig, bool]:
     parser.add_argument("--model", action="append", default=None, metavar="NAME[@URL]",
                         help="a model of the grid, repeatable; NAME@URL names its endpoint "
                              "(default: the embedded model)")
-    parser.add_argument("--budget", choices=sorted(replicate.BUDGETS), default=None,
+    parser.add_argument("--budget", choices=sorted(BUDGETS), default=None,
                         help="budget preset of the replication (default demo)")
     parser.add_argument("--games", nargs="+", choices=list(STUDIES), default=None)
     parser.add_argument("--personas", nargs="+", default=None,
                         help="personas (default: every persona of each game)")
     parser.add_argument("--learners", nargs="+", default=None,
-                        choices=[*replicate.IMITATION, *replicate.RL],
+                        choices=[*IMITATION, *RL],
                         help="learners and RL baselines (default: all)")
     parser.add_argument("--seeds", nargs="+", type=int, default=None,
                         help="seeds, each for every imitation learner; RL baselines train on "
@@ -415,6 +426,9 @@ def cli(argv: Sequence[str] | None = None) -> int:
     except SweepError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except EndpointUnreachableError as err:  # the pre-flight, before any work: one line
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         jobs = "OUT/jobs" if config is None else config.out / "jobs"
         print(f"\ninterrupted: model answers are cached and finished training jobs are "
