@@ -50,8 +50,8 @@ def make_env(env: str | SubrationalEnv, **kwargs: object) -> SubrationalEnv:
     """Return the unwrapped game for an env id (or game name) and kwargs, or ``env`` itself.
 
     Args:
-        env: A registered id such as ``"Subrational/Ultimatum-v0"``, a game name such as
-            ``"ultimatum"``, or an env (wrapped or not).
+        env: A registered id such as ``"Subrational/Ultimatum-v0"``, a game name (a key of
+            :data:`ENV_IDS`), or an env (wrapped or not).
         **kwargs: Constructor arguments, only when ``env`` is an id.
 
     Raises:

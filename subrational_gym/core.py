@@ -63,7 +63,7 @@ class SubrationalEnv(gym.Env[np.ndarray, np.int64], Generic[S], abc.ABC):
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 1}
-    #: Short name of the game, e.g. ``"ultimatum"``.
+    #: Short name of the game: its key in the registration table and the study registry.
     game: ClassVar[str]
     #: Registered id, e.g. ``"Subrational/Ultimatum-v0"``.
     env_id: ClassVar[str]

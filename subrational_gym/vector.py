@@ -139,9 +139,9 @@ class BatchedGame:
     """N copies of one game as an array of state indices; library-free, no autoreset.
 
     Args:
-        env: A registered id (``"Subrational/Marshmallow-v0"``), a game name
-            (``"marshmallow"``) or a game instance (wrapped or not), whose parameters
-            and tabular model are then shared.
+        env: A registered id (``"Subrational/Marshmallow-v0"``), a game name (a key
+            of :data:`~subrational_gym.registration.ENV_IDS`) or a game instance
+            (wrapped or not), whose parameters and tabular model are then shared.
         num_envs: Number of copies, >= 1.
         seed: Seed of the copies' common generator; ``None`` seeds it from the OS at
             first use (or pass ``seed`` to :meth:`reset`).
@@ -198,8 +198,8 @@ class BatchedGame:
         """Start states and their running probability sums, as the game's ``reset`` draws.
 
         Args:
-            options: The ``reset`` options of the game (e.g. ``{"offer": 3}`` for the
-                ultimatum game); validated by the game.
+            options: The ``reset`` options of the game (e.g. ``{"offer": 3}`` for
+                ``Subrational/Ultimatum-v0``); validated by the game.
 
         Returns:
             ``(states, cumulative)``: state indices and running sums, in the order of
