@@ -209,8 +209,8 @@ class RunRecords:
 
     def persona(self, game: str, variant: str, persona: str) -> PersonaRecord | None:
         """A persona's record, None when it was not run."""
-        return self.games.get(game, {}).get(variant, VariantRecord("", {})).personas.get(
-            persona)
+        record = self.games.get(game, {}).get(variant)
+        return None if record is None else record.personas.get(persona)
 
     def summaries(self, game: str, variant: str, source: str) -> dict[str, Summary]:
         """Behaviour of ``source`` (``llm_expert`` or a learner) per persona."""
