@@ -42,13 +42,12 @@ $(GYM1)/.installed: pyproject.toml
 	$(GYM1)/bin/python -m pip install --quiet -e . "gymnasium>=1.0" pytest hypothesis
 	touch $@
 
+# The main suite, then the tests marked core (test files say so; the package's doctests
+# outside learners/ are core by path) on the core install and Gymnasium 1.x.
 test: install $(GYM1)/.installed
 	$(BIN)/python -m pytest $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
-	$(GYM1)/bin/python -m pytest -p no:cacheprovider tests/test_envs.py tests/test_vector.py \
-		tests/test_policies.py tests/test_properties.py tests/test_human_data.py \
-		tests/test_behaviour.py tests/test_studies.py \
-		tests/test_inference.py \
-		tests/test_tabular.py subrational_gym --ignore=subrational_gym/learners
+	$(GYM1)/bin/python -m pytest -p no:cacheprovider -m core tests subrational_gym \
+		--ignore=tests/learners --ignore=tests/llm_experts --ignore=subrational_gym/learners
 	$(MAKE) docs
 	$(BIN)/ruff check .
 

@@ -9,6 +9,8 @@ import subrational_gym
 from subrational_gym import policies
 from subrational_gym.evaluation import behaviour_summary
 
+pytestmark = pytest.mark.core  # runs on the core install (Gymnasium 1.x in make test)
+
 
 def test_never_starters_count_as_starting_after_the_deadline():
     """A student who writes on 10% of days is not diligent: never = the day after the deadline."""

@@ -15,6 +15,8 @@ from subrational_gym import testing
 from subrational_gym.errors import InvalidActionError, ParameterError, ResetNeededError
 from tests.conftest import ENV_IDS
 
+pytestmark = pytest.mark.core  # runs on the core install (Gymnasium 1.x in make test)
+
 VARIANTS = [(env_id, {}) for env_id in ENV_IDS] + [
     ("Subrational/Procrastination-v0", {"self_imposed_deadline": True}),
     ("Subrational/Marshmallow-v0", {"reliability": 0.5, "wait_minutes": 4}),

@@ -9,6 +9,8 @@ from subrational_gym.errors import ParameterError
 from subrational_gym.evaluation import behaviour_summary
 from subrational_gym.studies import STUDIES
 
+pytestmark = pytest.mark.core  # runs on the core install (Gymnasium 1.x in make test)
+
 GAMES = list(STUDIES)
 CONSTANTS = np.linspace(0.0, 1.0, 41)
 

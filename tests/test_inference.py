@@ -24,6 +24,8 @@ from subrational_gym.inference import (
     lr_test,
 )
 
+pytestmark = pytest.mark.core  # runs on the core install (Gymnasium 1.x in make test)
+
 ULT = "Subrational/Ultimatum-v0"
 MARSH = "Subrational/Marshmallow-v0"
 PROC = "Subrational/Procrastination-v0"

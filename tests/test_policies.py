@@ -12,6 +12,8 @@ from subrational_gym.errors import ParameterError
 from subrational_gym.evaluation import behaviour_summary, expected_return, total_variation
 from subrational_gym.planning import softmax_choice, value_iteration
 
+pytestmark = pytest.mark.core  # runs on the core install (Gymnasium 1.x in make test)
+
 
 def game(name, **kwargs):
     return subrational_gym.make_env(name, **kwargs)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import subrational_gym  # noqa: F401
 from subrational_gym.errors import ParameterError
+
+pytestmark = pytest.mark.core  # runs on the core install (Gymnasium 1.x in make test)
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -14,6 +14,8 @@ from subrational_gym.hypotheses import NOT_REPRODUCED, REPRODUCED
 from subrational_gym.inference import ActionCounts
 from subrational_gym.studies import STUDIES, PersonaSpec, get_study
 
+pytestmark = pytest.mark.core  # runs on the core install (Gymnasium 1.x in make test)
+
 
 def test_one_study_per_registered_game():
     assert list(STUDIES) == list(ENV_IDS)

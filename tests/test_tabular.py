@@ -32,6 +32,8 @@ from subrational_gym.planning import (
 )
 from subrational_gym.tabular import DENSE_LIMIT_BYTES, SparseTransitions, TabularModel, Transition
 
+pytestmark = pytest.mark.core  # runs on the core install (Gymnasium 1.x in make test)
+
 ROOT = Path(__file__).resolve().parents[1]
 STORED = json.loads((ROOT / "tests" / "data" / "pre_sparse_reference.json").read_text())
 

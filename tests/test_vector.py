@@ -19,6 +19,8 @@ from subrational_gym.testing import batched_chi_square, check_batched_matches_mo
 from subrational_gym.vector import BatchedGame, SubrationalVectorEnv
 from tests.test_envs import IDS, VARIANTS
 
+pytestmark = pytest.mark.core  # runs on the core install (Gymnasium 1.x in make test)
+
 GYMNASIUM_1 = int(gym.__version__.split(".")[0]) >= 1
 
 
