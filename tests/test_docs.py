@@ -15,6 +15,8 @@ runs what the marker names instead::
     <!-- test: replaced by "python -m benchmarks.sweep --games ultimatum --dry-run" -->
     <!-- test: file sweep.toml -->      (the block is written to that file, for later blocks)
     <!-- test: skip (output example) --> (only before a block that is not code to run)
+    <!-- test: run by tests/learners/test_sweeps.py -->  (that file runs the block verbatim,
+                                     and must name the page; not run a second time here)
 
 An unmarked block that fails, or a marker that does not sit right before a block, fails the
 test. The script-written pages (``docs/benchmarks/``, ``docs/latest-demo/``,
@@ -54,6 +56,7 @@ MARKER = re.compile(r"^\s*<!--\s*test:\s*(?P<body>.*?)\s*-->\s*$")
 REPLACED = re.compile(r'^replaced by "(?P<command>.+)"$')
 FILE = re.compile(r"^file (?P<name>[\w./-]+)$")
 SKIP = re.compile(r"^skip \((?P<reason>.+)\)$")
+RUN_BY = re.compile(r"^run by (?P<test>tests/[\w/]+\.py)$")
 
 # Blocks of script-written pages (not editable by hand): (page, first line of the block)
 # -> the command run instead, or None to run the block as written.
@@ -181,13 +184,19 @@ def _plan(page: Path) -> list[tuple[str, Block, str]]:
             plan.append(("bash", block, m["command"] + "\n"))
         elif m := FILE.match(marker):
             plan.append((f"file:{m['name']}", block, block.code))
+        elif m := RUN_BY.match(marker):
+            test = ROOT / m["test"]
+            if not test.is_file() or page_name not in test.read_text(encoding="utf-8"):
+                raise ValueError(f"{block.where}: {m['test']} must exist and name "
+                                 f"{page_name} to run this block in its place")
         elif SKIP.match(marker):
             if block.language in RUN_LANGUAGES:
                 raise ValueError(f"{block.where}: a {block.language} block cannot be skipped; "
                                  f'mark it <!-- test: replaced by "smaller command" -->')
         else:
             raise ValueError(f"{block.where}: unknown test marker {marker!r}; use "
-                             f'replaced by "...", file NAME or skip (reason)')
+                             f'replaced by "...", file NAME, run by tests/FILE.py or '
+                             f"skip (reason)")
     return plan
 
 
@@ -285,6 +294,13 @@ def test_marker_misuse_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     page.write_text("<!-- test: run later -->\n```bash\ntrue\n```\n")
     with pytest.raises(ValueError, match="unknown test marker"):
         _plan(page)
+    # A block run by another test: that file must exist and name the page.
+    page.write_text("<!-- test: run by tests/test_x.py -->\n```python\nprint(1)\n```\n")
+    with pytest.raises(ValueError, match="tests/test_x.py must exist and name page.md"):
+        _plan(page)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_x.py").write_text("# runs the block of page.md\n")
+    assert _plan(page) == []
     page.write_text('text\n<!-- test: replaced by "echo hi" -->\n```bash\nmake demo\n```\n'
                     "```console\n$ echo a \\\n  b\nout\n```\n")
     kinds = [(kind, code) for kind, _, code in _plan(page)]
