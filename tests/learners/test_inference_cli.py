@@ -50,11 +50,23 @@ def test_cli_json(demos):
                                                         "beta_delta_sophisticated"}
 
 
-def test_cli_errors_name_the_fix(demos, tmp_path):
+def _run_here(capsys, *args):
+    """The command's ``main`` in this process (``python -m`` runs ``sys.exit(main())``; the
+    tests above run it as a process): its exit status and what it wrote to stderr."""
+    from subrational_gym.inference.__main__ import main
+
+    try:
+        status = main(list(args))
+    except SystemExit as stop:  # argparse's errors
+        status = stop.code
+    return status, capsys.readouterr().err
+
+
+def test_cli_errors_name_the_fix(demos, tmp_path, capsys):
     # Demonstrations of the commitment variant read as the plain game.
-    out = _run(str(demos), "--env-id", PROC, "--no-ci")
-    assert out.returncode == 2 and "self_imposed_deadline=True" in out.stderr
-    out = _run(str(demos), "--env-id", PROC, "--env-kwargs", "{deadline: 3}")
-    assert out.returncode == 2 and "not valid JSON" in out.stderr
-    out = _run(str(tmp_path / "missing"), "--env-id", PROC)
-    assert out.returncode == 2 and "save_demonstrations" in out.stderr
+    status, err = _run_here(capsys, str(demos), "--env-id", PROC, "--no-ci")
+    assert status == 2 and "self_imposed_deadline=True" in err
+    status, err = _run_here(capsys, str(demos), "--env-id", PROC, "--env-kwargs", "{deadline: 3}")
+    assert status == 2 and "not valid JSON" in err
+    status, err = _run_here(capsys, str(tmp_path / "missing"), "--env-id", PROC)
+    assert status == 2 and "save_demonstrations" in err
