@@ -1,30 +1,24 @@
-"""The README/issue snippet runs as written, offline, with no API key configured."""
+"""The LLM expert snippet of docs/llm-experts.md (it was the README's and the issue's) runs
+as written, offline, with no API key configured. tests/test_docs.py leaves the page's block
+to this test (its marker: ``run by tests/llm_experts/test_llm_snippet.py``)."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
-import textwrap
+from pathlib import Path
 
 import pytest
 
-SNIPPET = textwrap.dedent(
-    """
-    import gymnasium as gym, numpy as np
-    from imitation.data import rollout
-    from imitation.data.wrappers import RolloutInfoWrapper
-    from stable_baselines3.common.vec_env import DummyVecEnv
-    from llm_experts import LLMExpert
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "llm-experts.md"
 
-    venv = DummyVecEnv([lambda: RolloutInfoWrapper(gym.make("Subrational/Ultimatum-v0"))])
-    expert = LLMExpert("Subrational/Ultimatum-v0", persona="fairness")   # no model given: the embedded local model
-    trajectories = rollout.rollout(expert, venv, rollout.make_sample_until(min_episodes=50), rng=np.random.default_rng(0))
-    probs = expert.action_distribution(venv.reset()[0])   # one row of action probabilities per observation
-    print(expert.usage)   # model calls, cache hits, prompt and completion tokens
-    print("EPISODES", len(trajectories), "ROWSUM", float(probs.sum()))
-    """  # noqa: E501
-)
+
+def _snippet() -> str:
+    """The page's Python block, verbatim, then a line printing what the test checks."""
+    [block] = re.findall(r"```python\n(.*?)```", PAGE.read_text(encoding="utf-8"), re.S)
+    return block + 'print("EPISODES", len(trajectories), "ROWSUM", float(probs.sum()))\n'
 
 
 @pytest.mark.llm
@@ -35,7 +29,7 @@ def test_snippet_runs_as_written(tmp_path):
     env["HOME"] = str(tmp_path)  # a fresh user: empty caches, no configuration
     env["SUBRATIONAL_GYM_CACHE"] = str(tmp_path / "cache")
     env["OMP_NUM_THREADS"] = "1"
-    out = subprocess.run([sys.executable, "-c", SNIPPET], env=env, capture_output=True,
+    out = subprocess.run([sys.executable, "-c", _snippet()], env=env, capture_output=True,
                          text=True, timeout=300, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.strip().splitlines()
