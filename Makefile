@@ -42,10 +42,11 @@ $(GYM1)/.installed: pyproject.toml
 	$(GYM1)/bin/python -m pip install --quiet -e . "gymnasium>=1.0" pytest hypothesis
 	touch $@
 
-# The main suite, then the tests marked core (test files say so; the package's doctests
+# The main suite keeps the file order of tests/conftest.py (longest first, so the processes
+# finish together). Then the tests marked core (test files say so; the package's doctests
 # outside learners/ are core by path) on the core install and Gymnasium 1.x.
 test: install $(GYM1)/.installed
-	$(BIN)/python -m pytest $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
+	$(BIN)/python -m pytest $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 	$(GYM1)/bin/python -m pytest -p no:cacheprovider -m core tests subrational_gym \
 		--ignore=tests/learners --ignore=tests/llm_experts --ignore=subrational_gym/learners
 	$(MAKE) docs

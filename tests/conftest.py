@@ -27,6 +27,30 @@ ROOT = Path(__file__).resolve().parents[1]
 #: ``learners/``); test files say so themselves (``pytestmark = pytest.mark.core``).
 CORE_PACKAGE, NOT_CORE = ROOT / "subrational_gym", ROOT / "subrational_gym" / "learners"
 
+#: The order in which make test hands the test files to its two processes (pytest-xdist,
+#: ``--dist loadfile --no-loadscope-reorder``): the longest first, so that the two finish
+#: together. xdist's own order (most tests first) left the one-test replication files for
+#: last, on one process while the other sat idle. CPU seconds of the file run alone
+#: (cpuacct, children included; 2026-12-03, a busy machine). A file not listed runs after
+#: these (one with tests marked slow first), in collection order: the order only balances
+#: the processes, a file missing here still runs.
+LONGEST_FIRST: dict[str, float] = {
+    "tests/test_replicate.py": 289,
+    "tests/learners/test_sweep_cli.py": 165,
+    "tests/test_docs.py": 96,
+    "tests/learners/test_sweeps.py": 95,
+    "tests/test_replicate_embedded.py": 73,
+    "tests/llm_experts/test_conformance.py": 69,
+    "tests/test_benchmarks_core.py": 50,
+    "tests/llm_experts/test_llm_server.py": 47,
+    "tests/llm_experts/test_llm_expert.py": 37,
+    "tests/learners/test_learners.py": 35,
+    "tests/learners/test_benchmarks.py": 35,
+    "tests/learners/test_inference_cli.py": 28,
+    "tests/llm_experts/test_llm_load_benchmark.py": 24,
+    "tests/llm_experts/test_llm_snippet.py": 21,
+}
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
@@ -34,3 +58,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if isinstance(item, pytest.DoctestItem) and path.is_relative_to(CORE_PACKAGE) \
                 and not path.is_relative_to(NOT_CORE):
             item.add_marker(pytest.mark.core)
+    rank = {name: i for i, name in enumerate(sorted(LONGEST_FIRST, key=LONGEST_FIRST.get,
+                                                    reverse=True))}
+    slow = {_file(item) for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: rank.get(_file(item), len(rank) + (_file(item) not in slow)))
+
+
+def _file(item: pytest.Item) -> str:
+    """The item's file as pytest-xdist's --dist loadfile groups it (``tests/test_x.py``)."""
+    return item.nodeid.split("::", 1)[0]
