@@ -47,15 +47,14 @@ def replicate_cli(base_url: str, model: str, out) -> tuple[subprocess.CompletedP
 @pytest.mark.slow
 def test_cli_names_a_closed_port_in_one_line_without_retrying(tmp_path):
     url = f"http://127.0.0.1:{closed_port()}/v1"
-    proc, seconds = replicate_cli(url, "x", tmp_path)
+    proc, _ = replicate_cli(url, "x", tmp_path)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2, proc.stderr
     assert len(lines) == 1, proc.stderr
     assert url in lines[0] and "connection refused" in lines[0]
     assert "start the server" in lines[0] and "BASE_URL" in lines[0]
     assert "max_retries" not in lines[0]
-    # Python's start and the imports take a few seconds; 4 retries took 24 s before.
-    assert seconds < 20, seconds
+    # That it is not retried is shown without a clock in test_each_failure_is_named...
     assert not (tmp_path / "results" / "jobs").exists()  # stopped before any work
 
 
@@ -78,10 +77,12 @@ def _refusal(config: EndpointConfig) -> tuple[EndpointUnreachableError, float]:
 
 
 def test_each_failure_is_named_with_its_advice():
+    # A first backoff of 60 s: one retry would take a minute, so any answer well under
+    # that (whatever the machine's load) shows it was not retried.
     error, seconds = _refusal(EndpointConfig(base_url=f"http://127.0.0.1:{closed_port()}/v1",
-                                             model="x"))
+                                             model="x", retry=RetryPolicy(backoff_base=60.0)))
     assert error.what == "connection refused" and "start the server" in error.advice
-    assert seconds < 2 and "\n" not in str(error)
+    assert seconds < 30 and "\n" not in str(error)
     error, _ = _refusal(EndpointConfig(base_url="http://no-such-host.invalid/v1", model="x"))
     assert error.what == "host not found (DNS)" and "check BASE_URL" in error.advice
     with FakeLLMServer() as server:
