@@ -131,24 +131,32 @@ def test_a_run_stopped_by_max_calls_resumes_without_repeating_a_call(tmp_path):
         assert set(first) <= set(prompts)
 
 
+@pytest.fixture(scope="module")
+def smollm2():
+    """One SmolLM2-135M-Instruct server for the three flows below (each keeps its own answer
+    cache; scores do not depend on the server's history, test_llm_server checks)."""
+    from llm_experts import EmbeddedServer
+
+    with EmbeddedServer("smollm2-135m-instruct") as server:
+        yield server
+
+
 @pytest.mark.llm
 @pytest.mark.slow
 @pytest.mark.parametrize(("mode", "style"), [("score", "completion"), ("score", "choice"),
                                              ("sample", "choice")])
-def test_the_real_embedded_server_behind_a_limit_of_20_alternatives(mode, style, tmp_path):
+def test_the_real_embedded_server_behind_a_limit_of_20_alternatives(mode, style, tmp_path,
+                                                                     smollm2):
     """SmolLM2-135M-Instruct serves completions and chat; treated as a vLLM endpoint (20
     alternatives, lists of prompts, guided_choice) the flow runs without a 4xx, and every
     state is either valid or invalid with its reason (and coverage, in score mode)."""
-    from llm_experts import EmbeddedServer
-
-    with EmbeddedServer("smollm2-135m-instruct") as server:
-        e = LLMExpert(IDS["double_or_nothing"], "cautious",
-                      endpoint=EndpointConfig(base_url=server.base_url,
-                                              model="smollm2-135m-instruct", provider="vllm"),
-                      config=ExpertConfig(mode=mode, prompt_style=style, n_samples=2,
-                                          cache_path=tmp_path / "c.sqlite", progress=False,
-                                          concurrency=1))
-        report = e.tabulate()
+    e = LLMExpert(IDS["double_or_nothing"], "cautious",
+                  endpoint=EndpointConfig(base_url=smollm2.base_url,
+                                          model="smollm2-135m-instruct", provider="vllm"),
+                  config=ExpertConfig(mode=mode, prompt_style=style, n_samples=2,
+                                      cache_path=tmp_path / "c.sqlite", progress=False,
+                                      concurrency=1))
+    report = e.tabulate()
     assert e.client.logprobs_cap("completion") == e.client.logprobs_cap("chat") == 20
     assert report.tabulated + len(report.invalid) == 5
     assert report.usage.degradations == ()
