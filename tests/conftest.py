@@ -36,11 +36,13 @@ CORE_PACKAGE, NOT_CORE = ROOT / "subrational_gym", ROOT / "subrational_gym" / "l
 #: the processes, a file missing here still runs.
 LONGEST_FIRST: dict[str, float] = {
     "tests/test_replicate.py": 289,
+    "tests/test_hypotheses.py": 209,
     "tests/learners/test_sweep_cli.py": 165,
-    "tests/test_docs.py": 96,
     "tests/learners/test_sweeps.py": 95,
     "tests/test_replicate_embedded.py": 73,
-    "tests/llm_experts/test_conformance.py": 69,
+    "tests/test_inference_bootstrap.py": 72,
+    "tests/test_docs.py": 70,
+    "tests/llm_experts/test_conformance.py": 58,
     "tests/test_benchmarks_core.py": 50,
     "tests/llm_experts/test_llm_server.py": 47,
     "tests/llm_experts/test_llm_expert.py": 37,
