@@ -53,36 +53,6 @@ def test_bad_configs_name_the_value_and_the_fix(tmp_path, text, match):
         sweep.main([str(config), "--dry-run"])
 
 
-@pytest.mark.slow
-def test_tiny_sweep_gives_the_same_records_locally_and_on_ray(tmp_path):
-    """The executor equivalence, against the planted endpoint (a real HTTP server that
-    answers at once; the embedded model's path is the replication test's)."""
-    ray = pytest.importorskip("ray")
-    from llm_experts.planted import PlantedLLMServer
-
-    cache = str(tmp_path / "answers.sqlite")
-    with PlantedLLMServer() as server:
-        grid = [*GRID, "--model", f"planted@{server.base_url}", "--cache", cache]
-        local = sweep.main([*grid, "--out", str(tmp_path / "local")])
-        try:
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-            remote = sweep.main([*grid, "--out", str(tmp_path / "ray"), "--executor", "ray"])
-        finally:
-            ray.shutdown()
-
-    def records(folder):
-        return {p.stem: comparable(json.loads(p.read_text()))
-                for p in sorted((tmp_path / folder / "jobs" / "jobs").glob("*.json"))}
-
-    def verdicts(result):
-        return [(f["reproduced"], f["numbers"].get("value"), f["numbers"].get("interval"))
-                for f in result["models"]["planted"]["findings"]]
-
-    assert len(records("local")) == 8 and records("local") == records("ray")
-    assert verdicts(local) == verdicts(remote)
-    assert (tmp_path / "ray" / "comparison.md").read_text().count("ultimatum") >= 2
-
-
 def _kill_first_ray_task(name: str, killed: list[int], deadline: float) -> None:
     """SIGKILL the first Ray worker whose process title says it runs a task ``name...``
     (the runner names each Ray task after its job)."""
@@ -107,39 +77,75 @@ def _kill_first_ray_task(name: str, killed: list[int], deadline: float) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.slow
-def test_a_killed_ray_worker_is_retried_and_every_record_written_once(tmp_path):
-    """A Ray worker killed (SIGKILL) mid-job: Ray runs the task again, the sweep finishes
-    with each record once, equal to the in-process records."""
-    import threading
-    import time
-
+@pytest.fixture(scope="class")
+def ray_here():
+    """Ray started in this process (2 CPUs) once for the tests of the class below, which
+    drive it from here; a user's own start and a joined cluster are tested apart, with
+    their own Ray."""
     ray = pytest.importorskip("ray")
-    from subrational_gym import policies
-    from subrational_gym.learners.sweeps import Job, RunStore, execute, table_digest
-
-    game = "Subrational/Ultimatum-v0"
-    experts = [policies.income_maximiser(game, temperature=0.5),
-               policies.inequity_averse_responder(game, temperature=0.5)]
-    jobs = [Job.imitate("distribution_matching", e, n_episodes=40, seed=0, budget=3000)
-            for e in experts]
-    tables = {table_digest(e.probs): e.probs for e in experts}
-    here = execute(jobs, tables, RunStore(tmp_path / "here"), progress=False)
-    store = RunStore(tmp_path / "ray")
-    killed: list[int] = []
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("ray_here")
+class TestOnARayStartedHere:
+    """Sweeps on one Ray started in this process (a start costs ~9 s CPU and a pair of
+    workers importing torch)."""
+
+    def test_tiny_sweep_gives_the_same_records_locally_and_on_ray(self, tmp_path):
+        """The executor equivalence, against the planted endpoint (a real HTTP server that
+        answers at once; the embedded model's path is the replication test's)."""
+        from llm_experts.planted import PlantedLLMServer
+
+        cache = str(tmp_path / "answers.sqlite")
+        with PlantedLLMServer() as server:
+            grid = [*GRID, "--model", f"planted@{server.base_url}", "--cache", cache]
+            local = sweep.main([*grid, "--out", str(tmp_path / "local")])
+            remote = sweep.main([*grid, "--out", str(tmp_path / "ray"), "--executor", "ray"])
+
+        def records(folder):
+            return {p.stem: comparable(json.loads(p.read_text()))
+                    for p in sorted((tmp_path / folder / "jobs" / "jobs").glob("*.json"))}
+
+        def verdicts(result):
+            return [(f["reproduced"], f["numbers"].get("value"), f["numbers"].get("interval"))
+                    for f in result["models"]["planted"]["findings"]]
+
+        assert len(records("local")) == 8 and records("local") == records("ray")
+        assert verdicts(local) == verdicts(remote)
+        assert (tmp_path / "ray" / "comparison.md").read_text().count("ultimatum") >= 2
+
+    def test_a_killed_ray_worker_is_retried_and_every_record_written_once(self, tmp_path):
+        """A Ray worker killed (SIGKILL) mid-job: Ray runs the task again, the sweep finishes
+        with each record once, equal to the in-process records."""
+        import threading
+        import time
+
+        from subrational_gym import policies
+        from subrational_gym.learners.sweeps import Job, RunStore, execute, table_digest
+
+        game = "Subrational/Ultimatum-v0"
+        experts = [policies.income_maximiser(game, temperature=0.5),
+                   policies.inequity_averse_responder(game, temperature=0.5)]
+        jobs = [Job.imitate("distribution_matching", e, n_episodes=40, seed=0, budget=3000)
+                for e in experts]
+        tables = {table_digest(e.probs): e.probs for e in experts}
+        here = execute(jobs, tables, RunStore(tmp_path / "here"), progress=False)
+        store = RunStore(tmp_path / "ray")
+        killed: list[int] = []
         killer = threading.Thread(target=_kill_first_ray_task,
                                   args=(jobs[0].describe(), killed, time.time() + 300))
         killer.start()
         remote = execute(jobs, tables, store, executor="ray", progress=False)
         killer.join()
-    finally:
-        ray.shutdown()
-    assert killed, "no Ray worker was killed: the test did not exercise the retry"
-    assert sorted(r["key"] for r in remote) == store.keys() and len(store.keys()) == 2
-    assert [comparable(r) for r in here] == [comparable(r) for r in remote]
-    assert here[0]["policy"] != here[1]["policy"]  # the comparison can fail
+        assert killed, "no Ray worker was killed: the test did not exercise the retry"
+        assert sorted(r["key"] for r in remote) == store.keys() and len(store.keys()) == 2
+        assert [comparable(r) for r in here] == [comparable(r) for r in remote]
+        assert here[0]["policy"] != here[1]["policy"]  # the comparison can fail
 
 
 def test_the_estimate_scales_the_demo_timings_to_the_budget(tmp_path):
