@@ -27,10 +27,3 @@ def fake_server():
 
     with FakeLLMServer() as server:
         yield server
-
-
-@pytest.fixture()
-def fast_retry():
-    from llm_experts.client import RetryPolicy
-
-    return RetryPolicy(max_retries=3, backoff_base=0.01, backoff_max=0.05)
