@@ -37,10 +37,11 @@ CORE_PACKAGE, NOT_CORE = ROOT / "subrational_gym", ROOT / "subrational_gym" / "l
 LONGEST_FIRST: dict[str, float] = {
     "tests/test_replicate.py": 289,
     "tests/test_hypotheses.py": 209,
-    "tests/learners/test_sweep_cli.py": 165,
+    "tests/learners/test_sweep_cli.py": 169,
     "tests/learners/test_sweeps.py": 95,
     "tests/test_replicate_embedded.py": 73,
     "tests/test_inference_bootstrap.py": 72,
+    "tests/llm_experts/test_planted.py": 67,
     "tests/test_docs.py": 70,
     "tests/llm_experts/test_conformance.py": 58,
     "tests/test_benchmarks_core.py": 50,
