@@ -23,7 +23,9 @@ True
 
 The families (:data:`FAMILIES`), their parameters and nestings are listed in
 :mod:`subrational_gym.inference.families`; the fitting, intervals and tests in
-:mod:`subrational_gym.inference.fitting`. ``python -m subrational_gym.inference
+:mod:`subrational_gym.inference.fitting` (its optimiser in
+:mod:`subrational_gym.inference.optimiser`, its records in
+:mod:`subrational_gym.inference.results`). ``python -m subrational_gym.inference
 DEMOS --env-id ID`` prints the comparison for saved demonstrations.
 """
 

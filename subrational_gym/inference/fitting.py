@@ -1,6 +1,9 @@
 """Maximum-likelihood fits of the behavioural families, and their comparison.
 
-Profile-likelihood intervals, AIC/BIC, Akaike weights and likelihood-ratio tests.
+Profile-likelihood intervals, AIC/BIC, Akaike weights and likelihood-ratio tests. The
+optimiser and the interval search live in :mod:`subrational_gym.inference.optimiser`,
+the records :class:`FitResult` and :class:`LRTest` in
+:mod:`subrational_gym.inference.results` (both importable from here too).
 """
 
 from __future__ import annotations
@@ -11,129 +14,29 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-from scipy import optimize, stats
+from scipy import stats
 
 from subrational_gym.errors import ParameterError
 from subrational_gym.inference.counts import ActionCounts
-from subrational_gym.inference.families import (
-    FAMILIES,
-    NESTINGS,
-    Coordinates,
-    Family,
-    get_family,
-)
-from subrational_gym.policies import TabularPolicy
+from subrational_gym.inference.families import FAMILIES, NESTINGS, Family, get_family
+from subrational_gym.inference.optimiser import LikelihoodProblem
+from subrational_gym.inference.results import CI_METHOD, FitResult, LRTest
+
+__all__ = [
+    "CI_METHOD",
+    "NOT_SEPARATED_BIC",
+    "Comparison",
+    "FitResult",
+    "LRTest",
+    "chi_bar_squared_sf",
+    "compare",
+    "fit",
+    "log_likelihood",
+    "lr_test",
+]
 
 #: Families whose best-fit BIC is within this of the best one are "not separated".
 NOT_SEPARATED_BIC = 2.0
-#: How an interval is computed.
-CI_METHOD = "profile likelihood (likelihood-ratio inversion, chi-square with 1 df)"
-
-
-@dataclass(frozen=True)
-class FitResult:
-    """A family fitted to action counts by maximum likelihood.
-
-    Attributes:
-        family: The family's name.
-        game: The game.
-        params: Fitted parameters (fixed ones included).
-        ci: 95% (or ``level``) interval of each fitted parameter, by profile likelihood;
-            an end at the parameter's bound means the data do not bound it there.
-        loglik: Maximised log-likelihood.
-        n_obs: Number of decisions (sum of the counts in decision states).
-        n_params: Number of fitted (free) parameters.
-        aic: ``2 k - 2 loglik``.
-        bic: ``k ln(n_obs) - 2 loglik``.
-        policy: The fitted policy, to evaluate and plot like any other.
-        fixed: Parameters held at given values.
-        bounds: ``(low, high)`` of each parameter.
-        identified: Per fitted parameter, False when its interval spans its whole range
-            (the data say nothing about it) or reaches a capped bound (loss aversion 10,
-            temperature 1e-3 or 1e3: bounded on one side only); no point estimate of an
-            unidentified parameter should be reported.
-        level: Confidence level of ``ci``.
-        ci_method: How ``ci`` was computed.
-        details: Fixed quantities needed to read the parameters (e.g. the envy grid).
-    """
-
-    family: str
-    game: str
-    params: dict[str, float]
-    ci: dict[str, tuple[float, float]]
-    loglik: float
-    n_obs: float
-    n_params: int
-    aic: float
-    bic: float
-    policy: TabularPolicy = field(repr=False)
-    fixed: dict[str, float] = field(default_factory=dict)
-    bounds: dict[str, tuple[float, float]] = field(default_factory=dict, repr=False)
-    identified: dict[str, bool] = field(default_factory=dict)
-    level: float = 0.95
-    ci_method: str = CI_METHOD
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def covers(self, name: str, value: float) -> bool:
-        """Whether the interval of ``name`` contains ``value`` (a fixed one: equality)."""
-        if name in self.fixed:
-            return bool(np.isclose(self.fixed[name], value))
-        lo, hi = self.ci[name]
-        return bool(lo - 1e-9 <= value <= hi + 1e-9)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (without the policy)."""
-        return {
-            "family": self.family, "game": self.game, "params": self.params,
-            "ci": {k: list(v) for k, v in self.ci.items()}, "loglik": self.loglik,
-            "n_obs": self.n_obs, "n_params": self.n_params, "aic": self.aic, "bic": self.bic,
-            "fixed": self.fixed, "identified": self.identified, "level": self.level,
-            "ci_method": self.ci_method, "details": self.details,
-        }
-
-
-@dataclass(frozen=True)
-class LRTest:
-    """Likelihood-ratio test of a restricted family inside a general one.
-
-    Attributes:
-        restricted: The null family.
-        general: The alternative.
-        pinned: Values of the general family's parameters that make it the null.
-        statistic: ``2 (loglik_general - loglik_null)``, >= 0, where the null's
-            log-likelihood is the better of the restricted family's fit and the pinned
-            general family's fit (the same where the nesting is exact).
-        df: Number of parameters pinned.
-        n_boundary: How many of them are pinned at a bound of their range.
-        p_value: From the chi-bar-squared mixture ``sum_j C(b, j) 2^-b chi2(df - b + j)``
-            when ``b`` pinned values lie on a bound (Self and Liang 1987, taking the
-            boundary parameters as orthogonal), the plain chi-square otherwise, and a
-            conservative chi-square with ``df`` degrees of freedom where the null leaves
-            parameters unidentified (mixture shares).
-        method: Which of those.
-        exact_nesting: Whether the pinned general family reproduces the restricted
-            family's fit (False, for example, for the sophisticated beta-delta agent at
-            beta = 1, an exponential agent that anticipates its own choice noise).
-    """
-
-    restricted: str
-    general: str
-    pinned: dict[str, float]
-    statistic: float
-    df: int
-    n_boundary: int
-    p_value: float
-    method: str
-    exact_nesting: bool
-
-    def rejects(self, level: float = 0.05) -> bool:
-        """Whether the null family is rejected at ``level``."""
-        return self.p_value < level
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return dict(self.__dict__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -317,7 +220,7 @@ def fit(
         )
     level = _check_level(level)
     fixed = _check_params(fam, counts, fixed or {}, complete=False)
-    problem = _Problem(fam, counts, fixed)
+    problem = LikelihoodProblem(fam, counts, fixed)
     u, ll = problem.maximise(seed=seed, n_starts=n_starts, start=start)
     intervals: dict[str, tuple[float, float]] = {}
     if ci:
@@ -511,189 +414,3 @@ def _check_params(fam: Family, counts: ActionCounts, params: Mapping[str, float]
     return out
 
 
-class _Problem:
-    """The optimisation problem of one family, counts and fixed parameters."""
-
-    def __init__(self, fam: Family, counts: ActionCounts, fixed: Mapping[str, float]) -> None:
-        self.fam, self.counts, self.fixed = fam, counts, dict(fixed)
-        focus = next(iter(k for k in fixed if k.startswith("share_")), None)
-        self.coords = fam.coordinates(counts, focus)
-        self.scale = 1.0 / max(counts.n_obs, 1e-12)
-        pinned = self._pinned_coordinates(self.coords)
-        self.free = np.array([i for i in range(len(self.coords.names)) if i not in pinned],
-                             dtype=int)
-        self.pinned = pinned
-        self.free_names = [self.coords.names[i] for i in self.free]
-        self.param_names = [p.name for p in fam.parameters(counts)]
-        self.visited: list[list[float]] = []
-        self.visited_ll: list[float] = []
-
-    def _pinned_coordinates(self, coords: Coordinates) -> dict[int, float]:
-        out: dict[int, float] = {}
-        for k, v in self.fixed.items():
-            if k in coords.names:
-                i = coords.names.index(k)
-                out[i] = coords.parameters[i].to_internal(v) if v > 0 or not \
-                    coords.parameters[i].log else coords.lower[i]
-            else:  # a share: the focus share is the first stick
-                out[0] = v
-        return out
-
-    def full(self, u_free: np.ndarray, coords: Coordinates | None = None,
-             pinned: Mapping[int, float] | None = None,
-             free: np.ndarray | None = None) -> np.ndarray:
-        coords = coords or self.coords
-        pinned = self.pinned if pinned is None else pinned
-        free = self.free if free is None else free
-        u = np.zeros(len(coords.names))
-        for i, v in pinned.items():
-            u[i] = v
-        u[free] = u_free
-        return u
-
-    def loglik(self, u: np.ndarray, coords: Coordinates | None = None) -> float:
-        coords = coords or self.coords
-        params = coords.to_params(u)
-        ll = self.fam.log_likelihood(self.counts, params)
-        ll = ll if np.isfinite(ll) else -1e300
-        # Every point visited is kept: the profile likelihood at a parameter value is at
-        # least the likelihood of any visited point with that value (see intervals()).
-        self.visited.append([params[n] for n in self.param_names])
-        self.visited_ll.append(ll)
-        return ll
-
-    def _minimise(self, fun: Any, x0: np.ndarray, lower: np.ndarray,
-                  upper: np.ndarray, *, tight: bool = False) -> tuple[np.ndarray, float]:
-        if len(x0) == 0:
-            return x0, fun(x0)
-        options = {"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-10} if tight else {
-            "maxiter": 500}
-        res = optimize.minimize(fun, np.clip(x0, lower, upper), method="L-BFGS-B",
-                                bounds=list(zip(lower, upper, strict=True)), options=options)
-        if tight:  # a second pass restarts the curvature estimate on a ridge
-            res = optimize.minimize(fun, res.x, method="L-BFGS-B",
-                                    bounds=list(zip(lower, upper, strict=True)),
-                                    options=options)
-        return res.x, float(res.fun)
-
-    def maximise(self, *, seed: int, n_starts: int,
-                 start: Mapping[str, float] | None = None) -> tuple[np.ndarray, float]:
-        lower, upper = self.coords.lower[self.free], self.coords.upper[self.free]
-
-        def objective(x: np.ndarray) -> float:
-            return -self.loglik(self.full(x)) * self.scale
-
-        starts = [self.coords.start()[self.free]]
-        if start is not None:
-            given = {p.name: p.start for p in self.fam.parameters(self.counts)}
-            given.update({k: v for k, v in start.items() if k in given})
-            given.update(self.fixed)
-            starts.append(self.coords.from_params(given)[self.free])
-        if len(self.free) and n_starts > 0:
-            design = stats.qmc.Sobol(len(self.free), scramble=True, seed=seed).random(64)
-            points = lower + design * (upper - lower)
-            values = np.array([objective(x) for x in points])
-            starts += [points[i] for i in np.argsort(values)[:n_starts]]
-        best_x, best_f = None, np.inf
-        for x0 in starts:
-            x, f = self._minimise(objective, x0, lower, upper)
-            if f < best_f:
-                best_x, best_f = x, f
-        best_x, best_f = self._minimise(objective, best_x, lower, upper, tight=True)
-        return best_x, -best_f / self.scale
-
-    def polish(self, u_full: np.ndarray) -> tuple[np.ndarray, float]:
-        lower, upper = self.coords.lower[self.free], self.coords.upper[self.free]
-        x, f = self._minimise(lambda x: -self.loglik(self.full(x)) * self.scale,
-                              u_full[self.free], lower, upper, tight=True)
-        return x, -f / self.scale
-
-    def intervals(self, u_hat: np.ndarray, ll_hat: float, level: float
-                  ) -> tuple[dict[str, tuple[float, float]], np.ndarray | None]:
-        """Profile-likelihood interval of every free parameter.
-
-        Also returns a better optimum if one turned up while profiling (else None).
-        """
-        crit = float(stats.chi2.ppf(level, 1)) / 2.0
-        params_hat = self.coords.to_params(self.full(u_hat))
-        out: dict[str, tuple[float, float]] = {}
-        names = [p.name for p in self.fam.parameters(self.counts) if p.name not in self.fixed]
-        better: list[tuple[float, np.ndarray]] = []
-        for name in names:
-            coords = self.fam.coordinates(self.counts, focus=name) if name.startswith(
-                "share_") else self.coords
-            j = 0 if name.startswith("share_") else coords.names.index(name)
-            pinned = self._pinned_coordinates(coords) if coords is not self.coords \
-                else dict(self.pinned)
-            if name.startswith("share_") and any(k.startswith("share_") for k in self.fixed):
-                continue  # the focus stick is pinned: one share fixed fixes this profile
-            others = np.array([i for i in range(len(coords.names))
-                               if i != j and i not in pinned], dtype=int)
-            u0 = coords.from_params(params_hat)
-            x_hat = u0[j]
-            lower, upper = coords.lower[others], coords.upper[others]
-            warm = {"x": u0[others]}
-            # Restarts from a small design over the other coordinates guard the profile
-            # against the local optima of ridged likelihoods (prospect theory, mixtures).
-            design = (lower + stats.qmc.Sobol(len(others), scramble=True, seed=len(out))
-                      .random(16) * (upper - lower)) if len(others) >= 2 else None
-
-            def profile(x: float, coords: Coordinates = coords, j: int = j,
-                        others: np.ndarray = others, pinned: dict[int, float] = pinned,
-                        lower: np.ndarray = lower, upper: np.ndarray = upper,
-                        warm: dict[str, np.ndarray] = warm,
-                        design: np.ndarray | None = design) -> float:
-                base = dict(pinned)
-                base[j] = x
-
-                def objective(y: np.ndarray) -> float:
-                    u = self.full(y, coords, base, others)
-                    return -self.loglik(u, coords) * self.scale
-
-                y, f = self._minimise(objective, warm["x"], lower, upper)
-                # A local optimum matters only where it would put the value outside.
-                if design is not None and -f / self.scale < ll_hat - crit:
-                    start = design[int(np.argmin([objective(d) for d in design]))]
-                    y2, f2 = self._minimise(objective, start, lower, upper)
-                    if f2 < f:
-                        y, f = y2, f2
-                ll = -f / self.scale
-                if ll > ll_hat + 1e-6 * max(1.0, abs(ll_hat)):
-                    u = self.full(y, coords, base, others)
-                    better.append((ll, self.coords.from_params(coords.to_params(u))))
-                return ll - (ll_hat - crit)
-
-            ends = []
-            for bound in (coords.lower[j], coords.upper[j]):
-                warm["x"] = u0[others]
-                if math.isclose(x_hat, bound, abs_tol=1e-9):
-                    ends.append(bound)
-                    continue
-                if profile(bound) > 0:
-                    ends.append(bound)
-                    continue
-                warm["x"] = u0[others]
-                tol = 2e-4 * (coords.upper[j] - coords.lower[j])
-                ends.append(optimize.brentq(profile, x_hat, bound, xtol=tol, maxiter=60))
-            param = coords.parameters[j]
-            lo, hi = sorted((param.to_external(ends[0]), param.to_external(ends[1])))
-            # The focus stick of a share is the share itself.
-            out[name] = (lo, hi)
-        # The profile at a value is at least the likelihood of any point visited with that
-        # value: widen each interval to every visited point above the threshold, so a
-        # profile optimisation stuck in a local optimum cannot make an interval too short.
-        lls = np.asarray(self.visited_ll)
-        points = np.asarray(self.visited)
-        inside = points[lls >= ll_hat - crit]
-        for name, (lo, hi) in out.items():
-            if len(inside):
-                col = inside[:, self.param_names.index(name)]
-                out[name] = (min(lo, float(col.min())), max(hi, float(col.max())))
-        top = int(np.argmax(lls))
-        if lls[top] > ll_hat + 1e-6 * max(1.0, abs(ll_hat)):
-            best = dict(zip(self.param_names, points[top], strict=True))
-            better.append((float(lls[top]), self.coords.from_params(best)))
-        if better:
-            ll, u = max(better, key=lambda b: b[0])
-            return out, u[self.free]
-        return out, None
