@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -503,7 +504,9 @@ class LLMExpert(TabularPolicy):
                 total=len(pending),
                 desc=f"{self.persona.name} on {self.game}",
                 unit="state",
-                disable=not self.config.progress,
+                # A bar only on a terminal: in a file or a pipe (make demo > demo.log) its
+                # carriage returns and escape codes would pile up as lines.
+                disable=not (self.config.progress and sys.stderr.isatty()),
             )
             with ThreadPoolExecutor(self.concurrency, thread_name_prefix="llm-expert") as pool:
                 futures = [pool.submit(self._ask, s) for s in pending]

@@ -45,6 +45,14 @@ def fake_expert(server, tmp_path, **kwargs):
     )
 
 
+def test_no_progress_bar_escape_codes_off_a_terminal(tmp_path, capsys):
+    # Under pytest stderr is captured (not a terminal): the bar must not draw there.
+    with FakeLLMServer(token_probs={"reject": 0.2, "accept": 0.6}) as server:
+        assert fake_expert(server, tmp_path, progress=True).tabulate().complete
+    err = capsys.readouterr().err
+    assert "\r" not in err and "\x1b[" not in err and "state/s" not in err
+
+
 class TestPersonasAndPrompts:
     def test_presets_of_the_paper(self):
         assert {"fairness", "income", "cautious", "risk-seeking"} <= set(PRESETS)
