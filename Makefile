@@ -39,7 +39,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 # The core package (envs + reference policies) alone, on the newest Gymnasium.
 $(GYM1)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(GYM1)
-	$(GYM1)/bin/python -m pip install --quiet -e . "gymnasium>=1.0" pytest hypothesis
+	$(GYM1)/bin/python -m pip install --quiet -e . "gymnasium>=1.0" pytest pytest-xdist hypothesis
 	touch $@
 
 # The main suite keeps the file order of tests/conftest.py (longest first, so the processes
@@ -47,9 +47,8 @@ $(GYM1)/.installed: pyproject.toml
 # outside learners/ are core by path) on the core install and Gymnasium 1.x.
 test: install $(GYM1)/.installed
 	$(BIN)/python -m pytest $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
-	$(GYM1)/bin/python -m pytest -p no:cacheprovider -m core tests subrational_gym \
+	$(GYM1)/bin/python -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile -m core tests subrational_gym \
 		--ignore=tests/learners --ignore=tests/llm_experts --ignore=subrational_gym/learners
-	$(MAKE) docs
 	$(BIN)/ruff check .
 
 # The docs site (mkdocs.yml, docs/): strict, so broken links and references fail.

@@ -151,7 +151,10 @@ class FakeLLMServer:
         self.port = self._httpd.server_address[1]
         self.root_url = f"http://127.0.0.1:{self.port}"
         self.base_url = self.root_url + "/v1"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # poll_interval: shutdown() waits for the loop's next poll; 0.5 s (the default) per
+        # server adds up over a test suite that starts dozens.
+        self._thread = threading.Thread(target=self._httpd.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     @staticmethod
