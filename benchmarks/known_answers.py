@@ -1,7 +1,9 @@
 """The known-answer table of the four hypotheses (``subrational_gym.hypotheses``).
 
 Each hypothesis is judged on the controls of ``subrational_gym.controls``, drawn with
-``--episodes`` episodes per persona (200: the demo budget): theory personas with a
+``--episodes`` episodes per persona (200: the demo budget), or the number a study's power
+analysis plans when that is more (``--unplanned``: exactly ``--episodes``, to show what the
+planned number buys): theory personas with a
 human-size effect, inside and outside the fitted families (reproduced); persona-blind
 agents with human-like noise, reversed effects, effects below the smallest effect of
 interest, constants and uniform choice (not reproduced; inconclusive where a structural
@@ -44,8 +46,9 @@ def _seeds(text: str) -> list[int]:
     return [int(text)]
 
 
-def _one_seed(episodes: int, seed: int, games: Sequence[str]) -> dict[str, Any]:
-    rows = controls.known_answers(episodes, seed, games)
+def _one_seed(episodes: int, seed: int, games: Sequence[str], planned: bool = True
+              ) -> dict[str, Any]:
+    rows = controls.known_answers(episodes, seed, games, planned=planned)
     boundary = None
     if "procrastination" in games:
         env = "Subrational/Procrastination-v0"
@@ -57,13 +60,27 @@ def _one_seed(episodes: int, seed: int, games: Sequence[str]) -> dict[str, Any]:
     return {"seed": seed, "rows": rows, "boundary": boundary}
 
 
+def _planned(episodes: int, games: Sequence[str]) -> dict[str, int]:
+    """Games whose study plans more than ``episodes`` episodes per persona, with the number."""
+    from subrational_gym.studies import STUDIES
+
+    return {g: STUDIES[g].judged_episodes(episodes) for g in games
+            if STUDIES[g].judged_episodes(episodes) > episodes}
+
+
+def _episodes_text(episodes: int, planned: dict[str, int]) -> str:
+    more = ", ".join(f"{g} {n}" for g, n in planned.items())
+    return f"{episodes} episodes per persona" + (
+        f"; the study's planned number where more: {more}" if more else "")
+
+
 def _rate(k: int, n: int) -> dict[str, Any]:
     lo, hi = stats.binomtest(k, n).proportion_ci(0.95, method="exact")
     return {"k": k, "n": n, "rate": k / n, "interval": [lo, hi]}
 
 
 def many_seeds(episodes: int, seeds: Sequence[int], games: Sequence[str],
-               workers: int = 1) -> dict[str, Any]:
+               workers: int = 1, *, planned: bool = True) -> dict[str, Any]:
     """Every control on every seed: the rate of the expected verdict per setting.
 
     Returns:
@@ -74,9 +91,9 @@ def many_seeds(episodes: int, seeds: Sequence[int], games: Sequence[str],
     if workers > 1:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
             runs = list(pool.map(_one_seed, [episodes] * len(seeds), seeds,
-                                 [list(games)] * len(seeds)))
+                                 [list(games)] * len(seeds), [planned] * len(seeds)))
     else:
-        runs = [_one_seed(episodes, s, games) for s in seeds]
+        runs = [_one_seed(episodes, s, games, planned) for s in seeds]
     settings: dict[tuple[str, str], dict[str, Any]] = {}
     for run in runs:
         for r in run["rows"]:
@@ -92,7 +109,8 @@ def many_seeds(episodes: int, seeds: Sequence[int], games: Sequence[str],
         out.append({**row, "verdicts": dict(row["verdicts"]),
                     "as_expected": _rate(n - len(row["missed_seeds"]), n)})
     boundary = [r["boundary"] for r in runs if r["boundary"] is not None]
-    return {"episodes": episodes, "seeds": list(seeds), "settings": out,
+    return {"episodes": episodes, "planned": _planned(episodes, games) if planned else {},
+            "seeds": list(seeds), "settings": out,
             "boundary": {"betas": list(BOUNDARY_BETAS),
                          "verdicts": dict(Counter(boundary)),
                          "false_no": _rate(boundary.count(hypotheses.NOT_REPRODUCED),
@@ -125,6 +143,8 @@ def many_seeds_markdown(result: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--episodes", type=int, default=200, help="episodes per persona")
+    parser.add_argument("--unplanned", action="store_true",
+                        help="exactly --episodes per persona, even where a study plans more")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--games", nargs="+", default=list(hypotheses.HYPOTHESES),
                         choices=list(hypotheses.HYPOTHESES))
@@ -138,19 +158,23 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         sys.argv[1:] if argv is None else argv)
     if args.seeds:
         seeds = sorted({s for chunk in args.seeds for s in chunk})
-        result = many_seeds(args.episodes, seeds, args.games, args.workers)
+        result = many_seeds(args.episodes, seeds, args.games, args.workers,
+                            planned=not args.unplanned)
         table = many_seeds_markdown(result)
         print(table)
         took = f"{time.perf_counter() - started:.0f} s with {args.workers} worker(s)"
         print(f"\n{len(seeds)} seeds, {took}")
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.with_suffix(".md").write_text(
-            f"# Known answers over {len(seeds)} seeds ({args.episodes} episodes per persona)"
+            f"# Known answers over {len(seeds)} seeds "
+            f"({_episodes_text(args.episodes, result['planned'])})"
             f"\n\nPrinted by `{command}` ({took}).\n\n{table}\n")
         args.out.write_text(json.dumps({**result, "command": command}, indent=1,
                                        default=str))
         return result["settings"]
-    rows = controls.known_answers(args.episodes, args.seed, args.games)
+    planned = {} if args.unplanned else _planned(args.episodes, args.games)
+    rows = controls.known_answers(args.episodes, args.seed, args.games,
+                                  planned=not args.unplanned)
     table = controls.known_answers_markdown(rows)
     tally = (f"{sum(r['as_expected'] for r in rows)} of {len(rows)} as expected "
              f"({time.perf_counter() - started:.0f} s)")
@@ -158,10 +182,10 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     print(f"\n{tally}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".md").write_text(
-        f"# Known answers ({args.episodes} episodes per persona, seed {args.seed})\n\n"
+        f"# Known answers ({_episodes_text(args.episodes, planned)}, seed {args.seed})\n\n"
         f"Printed by `{command}`.\n\n{table}\n\n{tally}\n")
-    args.out.write_text(json.dumps({"episodes": args.episodes, "seed": args.seed, "rows": rows},
-                                   indent=1))
+    args.out.write_text(json.dumps({"episodes": args.episodes, "planned": planned,
+                                    "seed": args.seed, "rows": rows}, indent=1))
     return rows
 
 

@@ -98,15 +98,18 @@ def levels(values: Sequence[float], rows: Sequence[tuple[str, Callable[[float], 
     return [(name, {x: make(x) for x in values}) for name, make in rows]
 
 
-def controls(n_episodes: int = 200, seed: int = 0,
-             games: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+def controls(n_episodes: int = 200, seed: int = 0, games: Sequence[str] | None = None, *,
+             planned: bool = True) -> dict[str, dict[str, dict[str, Any]]]:
     """For each game, the sampled data of each control, keyed as the hypothesis takes them.
 
     Args:
-        n_episodes: Episodes per persona (the below-SESOI controls get
-            ``SMALL_EFFECT_EPISODES`` times as many).
+        n_episodes: Episodes per persona, or the study's planned number when that is
+            more (:meth:`~subrational_gym.studies.Study.judged_episodes`); the below-SESOI
+            controls get ``SMALL_EFFECT_EPISODES`` times as many.
         seed: Seed of the draws; each persona gets its own stream.
         games: The games (default: every registered game).
+        planned: False: exactly ``n_episodes`` per persona, even where the study plans
+            more (to show what the planned number buys).
 
     Returns:
         ``{game: {control: keyword arguments of the game's hypothesis}}``.
@@ -118,7 +121,8 @@ def controls(n_episodes: int = 200, seed: int = 0,
     for game in _check_games(games):
         out[game] = {}
         for c, (name, pols) in enumerate(STUDIES[game].controls_fn()):
-            n = n_episodes * (SMALL_EFFECT_EPISODES if name == "effect below the SESOI" else 1)
+            n = (STUDIES[game].judged_episodes(n_episodes) if planned else n_episodes) * (
+                SMALL_EFFECT_EPISODES if name == "effect below the SESOI" else 1)
             data = {k: ActionCounts.sample(pol, n, seed=seed + 1000 * c + 101 * i)
                     for i, (k, pol) in enumerate(pols.items())}
             key = STUDIES[game].controls_key
@@ -136,22 +140,34 @@ def _check_games(games: Sequence[str] | None) -> list[str]:
     return games
 
 
-def known_answers(n_episodes: int = 200, seed: int = 0,
-                  games: Sequence[str] | None = None) -> list[dict[str, Any]]:
+def known_answers(n_episodes: int = 200, seed: int = 0, games: Sequence[str] | None = None,
+                  *, planned: bool = True) -> list[dict[str, Any]]:
     """The known-answer table: every hypothesis on every control, with the verdict due.
 
+    Args:
+        n_episodes: Episodes per persona (see :func:`controls`).
+        seed: Seed of the draws.
+        games: The games (default: every registered game).
+        planned: False: exactly ``n_episodes`` per persona (see :func:`controls`).
+
     Returns:
-        One row per (game, control): the verdict, the one expected, whether they agree,
-        the deciding effect with its interval and SESOI, the bottom line and the reasons.
+        One row per (game, control): the episodes per persona, the verdict, the one
+        expected, whether they agree, the deciding effect with its interval and SESOI,
+        the bottom line and the reasons.
     """
     from subrational_gym.hypotheses import HYPOTHESES
+    from subrational_gym.studies import STUDIES
 
     rows = []
-    for game, data in controls(n_episodes, seed, games).items():
+    for game, data in controls(n_episodes, seed, games, planned=planned).items():
         for control, kwargs in data.items():
             v = HYPOTHESES[game](**kwargs)
             expected = EXPECTED[game][control]
-            rows.append({"game": game, "control": control, "verdict": v.verdict,
+            n = STUDIES[game].judged_episodes(n_episodes) if planned else n_episodes
+            if control == "effect below the SESOI":
+                n *= SMALL_EFFECT_EPISODES
+            rows.append({"game": game, "control": control, "episodes": n,
+                         "verdict": v.verdict,
                          "expected": expected, "as_expected": v.verdict == expected,
                          "statistic": v.statistic, "value": v.value,
                          "identified": v.numbers["effect"]["identified"],
@@ -163,12 +179,13 @@ def known_answers(n_episodes: int = 200, seed: int = 0,
 def known_answers_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
     """The known-answer table as Markdown: each control's verdict beside the one due."""
     lines = ["| game | control | verdict | expected | as expected | effect [90% interval] "
-             "| SESOI |", "|---|---|---|---|---|---|---|"]
+             "| SESOI | episodes per persona |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lo, hi = r["interval"]
         effect = (f"{r['value']:+.3g} [{lo:+.3g}, {hi:+.3g}]" if r.get("identified", True)
                   else f"not identified [{lo:+.3g}, {hi:+.3g}]")
         lines.append(
             f"| {r['game']} | {r['control']} | {r['verdict']} | {r['expected']} | "
-            f"{'yes' if r['as_expected'] else '**NO**'} | {effect} | {r['sesoi']:g} |")
+            f"{'yes' if r['as_expected'] else '**NO**'} | {effect} | {r['sesoi']:g} | "
+            f"{r.get('episodes', '-')} |")
     return "\n".join(lines)

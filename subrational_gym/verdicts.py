@@ -156,6 +156,43 @@ class Verdict:
         return asdict(self)
 
 
+def planned_episodes(sesoi: float, *, informative_share: float = 1.0, sd: float = 0.5,
+                     level: float = EFFECT_LEVEL, power: float = 0.95) -> int:
+    """Episodes per persona a study plans so that alike personas get "not reproduced".
+
+    The sample size of a difference between two personas' means (one outcome per
+    informative episode, standard deviation at most ``sd``; 0.5 for a 0/1 outcome)
+    at which the rule above says "not reproduced" with probability ``power`` when the
+    personas behave alike: the upper end of the ``level`` interval falls below the SESOI.
+    That is the power of a one-sided test of size ``(1 - level) / 2`` against a
+    difference of one SESOI (a two-sample z test's sample size; Lakens 2017): per
+    persona ``2 (z_a + z_b)^2 sd^2 / SESOI^2`` informative episodes, divided by the share
+    of episodes that are informative.
+
+    Args:
+        sesoi: The smallest effect of interest.
+        informative_share: The share of episodes that carry the outcome (for example the
+            share whose offer is in the range the effect is measured on).
+        sd: The outcome's largest standard deviation.
+        level: Two-sided level of the effect interval.
+        power: The wanted probability of "not reproduced" for alike personas.
+
+    Raises:
+        ParameterError: for a share outside (0, 1], or non-positive sesoi or sd.
+
+    >>> planned_episodes(0.135)  # a 0/1 outcome, every episode informative
+    297
+    >>> planned_episodes(0.28, informative_share=3 / 11)
+    254
+    """
+    if not 0 < informative_share <= 1:
+        raise ParameterError(f"informative_share must be in (0, 1], got {informative_share}")
+    if not (sesoi > 0 and sd > 0):
+        raise ParameterError(f"sesoi and sd must be > 0, got sesoi={sesoi}, sd={sd}")
+    z = stats.norm.ppf(1 - (1 - level) / 2) + stats.norm.ppf(power)
+    return int(np.ceil(2 * (z * sd / sesoi) ** 2 / informative_share))
+
+
 def behaviour_effect(
     groups: Mapping[Any, tuple[Sequence[float], Sequence[float]]],
     attributes: Mapping[Any, float],

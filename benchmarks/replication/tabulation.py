@@ -177,10 +177,11 @@ class Tabulator:
         evidence.experts[(study.game, variant.name, persona)] = table
         evidence.tables[table_digest(table.probs)] = table.probs
         summary = behaviour_summary(game, table)
-        # The expert's own choices: the demonstrations of the first seed (the same ones
-        # that seed's learners train on).
+        # The expert's own choices: episodes drawn with the first seed (as that seed's
+        # learners' demonstrations are), as many as the study's power analysis asks for.
         env_kwargs = dict(variant.env_kwargs)
-        demos = generate_demonstrations(table, study.env_id, budget.n_episodes,
+        demos = generate_demonstrations(table, study.env_id,
+                                        study.judged_episodes(budget.n_episodes),
                                         seed=budget.seeds[0], env_kwargs=env_kwargs)
         evidence.counts[(study.game, variant.name, persona, "llm_expert")] = \
             ActionCounts.from_trajectories(study.env_id, demos, env_kwargs=env_kwargs)

@@ -67,7 +67,8 @@ def learned(study: Study, variant: Variant, persona: str,
     """A persona's learners from their job records: runs, intervals, seed-mean policy.
 
     Each seed's policy is also judged as a study would see it: ``budget.n_episodes``
-    episodes sampled from that seed's own policy go into ``evidence.counts``.
+    episodes (or the study's planned number, when more) sampled from that seed's own
+    policy go into ``evidence.counts``.
     """
     game = study.make_env(variant.name)
     model = game.tabular_model()
@@ -94,7 +95,8 @@ def learned(study: Study, variant: Variant, persona: str,
         for r in mine:
             seed = r["job"]["seed"]
             evidence.counts[(*key, f"{alg}@{seed}")] = ActionCounts.sample(
-                TabularPolicy(model, np.array(r["policy"])), budget.n_episodes,
+                TabularPolicy(model, np.array(r["policy"])),
+                study.judged_episodes(budget.n_episodes),
                 seed=JUDGE_SEED + 1000 * seed + index)
         metrics = [r.key_metric for r in runs if r.key_metric is not None]
         out[alg] = LearnerResult(

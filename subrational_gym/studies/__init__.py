@@ -174,6 +174,10 @@ class Study:
         planted_sizes: Persona name -> an effect of another size.
         families: The inference families fitted to the game's choices, by name.
         learner_defaults: Algorithm -> the game's hyperparameter overrides.
+        min_episodes: The episodes per persona the finding is planned for: at fewer, alike
+            personas are not called "not reproduced" with 95% probability
+            (:func:`~subrational_gym.verdicts.planned_episodes`); every judged source gets
+            at least this many (:meth:`judged_episodes`). 0: not planned (the budget decides).
     """
 
     game: str
@@ -210,6 +214,7 @@ class Study:
     planted_outside: Mapping[str, Theory] = field(default_factory=dict)
     planted_sizes: Mapping[str, Theory] = field(default_factory=dict)
     learner_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    min_episodes: int = 0
 
     def __post_init__(self) -> None:
         if self.game not in ENV_IDS:
@@ -247,6 +252,10 @@ class Study:
                                  f"got {self.scene!r}")
         if not self.families:
             raise ParameterError(f"study {self.game!r} fits no inference family")
+        if isinstance(self.min_episodes, bool) or not isinstance(self.min_episodes, int) \
+                or self.min_episodes < 0:
+            raise ParameterError(f"min_episodes of {self.game!r} must be a whole number >= 0, "
+                                 f"got {self.min_episodes!r}")
         for label in ("expected", "extractors", "across_extractors", "planted",
                       "planted_outside", "planted_sizes", "learner_defaults"):
             object.__setattr__(self, label, _frozen(getattr(self, label)))
@@ -287,6 +296,15 @@ class Study:
     def make_env(self, variant: str = "plain") -> SubrationalEnv:
         """The unwrapped env of ``variant``."""
         return make_env(self.env_id, **self.variant(variant).env_kwargs)
+
+    def judged_episodes(self, budget: int) -> int:
+        """Episodes per persona the finding is judged on under a budget of ``budget``.
+
+        The budget, or :attr:`min_episodes` when that is more (a study samples the
+        participants its power analysis asks for; episodes of a tabulated expert or a
+        learned policy cost no model calls).
+        """
+        return max(int(budget), self.min_episodes)
 
     # --------------------------------------------------------------- behaviour
     def summarise(self, env: SubrationalEnv, model: Any, probs: Any, occupancy: Any,

@@ -28,6 +28,7 @@ from subrational_gym.human_figures import HumanFigure
 from subrational_gym.policies import TabularPolicy
 from subrational_gym.registration import ENV_IDS
 from subrational_gym.studies import PersonaSpec, Sesoi, Study, Variant, register_study
+from subrational_gym.verdicts import planned_episodes
 
 GAME = "double_or_nothing"
 #: The odds variant (one win probability per episode, 0.05 to 0.95) identifies loss
@@ -113,6 +114,10 @@ SESOI = Sesoi(
     "half the house-money gap, a difference in risk taking people show between two "
     "framings of the same coin flip: 70% against 43% gamble (27 points; Thaler and "
     "Johnson 1990)")
+
+#: Episodes per persona: one first decision each, a 0/1 outcome. At the demo budget's
+#: 200, alike personas get "not reproduced" with probability at most 85%.
+MIN_EPISODES = planned_episodes(SESOI.value)
 
 CRITERION = (
     "In the odds variant (win probabilities 0.05 to 0.95), effect: the share of "
@@ -265,4 +270,5 @@ STUDY = register_study(Study(
     planted_sizes={"cautious": _gambler(3.0), "risk-seeking": _gambler(1.3)},
     families=("risk_neutral", "prospect_theory", "prospect_theory_naive",
               "prospect_theory_house_money"),
+    min_episodes=MIN_EPISODES,
 ))

@@ -34,6 +34,7 @@ from subrational_gym.human_figures import Extractor, HumanFigure
 from subrational_gym.policies import TabularPolicy
 from subrational_gym.registration import ENV_IDS
 from subrational_gym.studies import PersonaSpec, Sesoi, Study, Variant, register_study
+from subrational_gym.verdicts import planned_episodes
 
 GAME = "ultimatum"
 #: Offers (shares of the pie) at which the fairness gap is measured: unfair and positive.
@@ -84,6 +85,24 @@ SESOI = Sesoi(
     "by 58% of US students and 2% of Orma farmers (56 points; 60 points at 20%; "
     "Henrich et al. data, CORE Econ unit 4.12)")
 
+
+
+def _unfair(meaning: Any) -> bool:
+    return UNFAIR_SHARES[0] < meaning.offer / meaning.pie <= UNFAIR_SHARES[1] + 1e-9
+
+
+def _unfair_share() -> float:
+    """The share of episodes whose offer is unfair and positive (3 of 11 by default)."""
+    env = make_env(ENV_IDS[GAME])
+    model = env.tabular_model()
+    keep = [_unfair(env.observation_meaning(o)) for o in model.observations]
+    return float(model.initial_distribution[keep].sum())
+
+
+#: Episodes per persona: a 0/1 answer in the episodes whose offer is unfair. At the demo
+#: budget's 200, alike personas get "not reproduced" with probability about 94%.
+MIN_EPISODES = planned_episodes(SESOI.value, informative_share=_unfair_share())
+
 CRITERION = (
     "Effect: the share of unfair positive offers (10-30% of the pie) the income persona "
     "accepts minus the share the fairness persona accepts, from one pooled regression "
@@ -117,11 +136,8 @@ def rule(fair: Any, income: Any) -> Any:
     from subrational_gym.inference import fit, lr_test
     from subrational_gym.verdicts import behaviour_effect
 
-    def unfair(m: Any) -> bool:
-        return UNFAIR_SHARES[0] < m.offer / m.pie <= UNFAIR_SHARES[1] + 1e-9
-
     effect = behaviour_effect(
-        {"income": decision_counts(income, unfair), "fairness": decision_counts(fair, unfair)},
+        {"income": decision_counts(income, _unfair), "fairness": decision_counts(fair, _unfair)},
         {"income": 1.0, "fairness": 0.0}, sesoi=SESOI.value,
         name="acceptance of 10-30% offers, income minus fairness persona")
     positive = _without_zero_offer(fair)
@@ -289,4 +305,5 @@ STUDY = register_study(Study(
         # One decision per episode: full-batch epochs converge to the per-offer MLE.
         "bc": {"budget": 200, "batch_size": 512},
     },
+    min_episodes=MIN_EPISODES,
 ))
