@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 from llm_experts.errors import ConfigurationError
-from subrational_gym.studies import STUDIES
+from subrational_gym.errors import ParameterError
+from subrational_gym.studies import STUDIES, PersonaSpec
 
 __all__ = ["PRESETS", "Persona", "custom_persona", "get_persona", "preset_names"]
 
@@ -53,11 +53,11 @@ class Persona:
     game: str | None = None
 
     def __post_init__(self) -> None:
-        for label, value in (("name", self.name), ("traits", self.traits)):
-            if not isinstance(value, str) or not value.strip():
-                raise ConfigurationError(
-                    f"persona {label} must be a non-empty string, got {value!r}"
-                )
+        try:  # name, traits and attributes: checked and frozen as a study's persona is
+            spec = PersonaSpec(self.name, self.traits, self.attributes)
+        except ParameterError as exc:
+            raise ConfigurationError(str(exc)) from exc
+        object.__setattr__(self, "attributes", spec.attributes)
         if not self.character.strip() or '"' in self.character:
             raise ConfigurationError(
                 f"persona character must be a name without quotes, got {self.character!r}"
@@ -66,7 +66,6 @@ class Persona:
             raise ConfigurationError(
                 f"persona game must be None or one of {tuple(STUDIES)}, got {self.game!r}"
             )
-        object.__setattr__(self, "attributes", MappingProxyType(dict(self.attributes)))
 
     def third_person(self) -> str:
         """Return ``"Jerry is <traits>."``."""

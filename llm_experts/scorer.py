@@ -45,7 +45,8 @@ class ScoreSettings:
             Each followed prefix costs a request; a prefix below 0.01 can move a label's
             probability by less than 0.01. Measured on Gemma 3 270M (the four games' default
             personas): 0.01 instead of 0.001 changed no probability by more than 0.0006 and
-            cut the calls per state from 2.0 to 1.0 (ultimatum) and 1.1 (marshmallow).
+            cut the calls per state from 2.0 to 1.0 and 1.1 in the two games measured
+            (which is which: ``docs/llm-experts.md``).
         max_label_tokens: Longest label spelling followed, in tokens.
         min_coverage: Least share of the probability mass the labels must get for a valid
             score.

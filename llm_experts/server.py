@@ -345,7 +345,8 @@ def default_threads() -> int:
 
     One thread is the safe default: llama.cpp's threads wait for each other at every step
     by spinning, so a thread that loses its core stalls the others. Measured on this
-    project's 2-core machine (ultimatum, one persona): with nothing else running, 2 threads
+    project's 2-core machine (one game's table, one persona; the game is named in
+    ``docs/llm-experts.md``): with nothing else running, 2 threads
     tabulate 1.8x faster than 1; with one other busy process, 6x slower (88 s against
     14 s). Set more threads on a machine kept free for the model.
 

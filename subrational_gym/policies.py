@@ -10,20 +10,29 @@ stable-baselines3's ``evaluate_policy`` (``predict``).
 Every reference policy uses a logit choice rule over the utilities its theory
 assigns to the actions, with a ``temperature`` (deterministic at 0, ties split
 equally).
+
+The policies defined here work in any game. A theory that fits only one game keeps
+its policy in that game's env module (the Fehr-Schmidt responder, the prospect-theory
+gambler), listed in the module's ``REFERENCE_POLICIES``; this module serves those
+names too (``policies.<name>``), looking them up in the modules of the registered
+games, and keeps the theories' kernels that the inference families share
+(:func:`fehr_schmidt_accept_utility`, :func:`prospect_weight`,
+:func:`prospect_theory_values`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from subrational_gym import make_env
-from subrational_gym._validation import check_real
 from subrational_gym.core import SubrationalEnv
 from subrational_gym.errors import ParameterError
 from subrational_gym.planning import quasi_hyperbolic, softmax_choice, value_iteration
+from subrational_gym.registration import GAMES
 from subrational_gym.tabular import TabularModel
 
 
@@ -125,15 +134,30 @@ def _resolve(env: str | SubrationalEnv, env_kwargs: Mapping[str, Any] | None) ->
     return make_env(env, **dict(env_kwargs or {}))
 
 
-def _from_utilities(
+def logit_policy(
     game: SubrationalEnv,
-    utility: Any,
+    utility: Callable[[Any], Any],
     *,
     temperature: float,
     seed: int | None,
     name: str,
     params: dict[str, Any],
 ) -> TabularPolicy:
+    """The logit choice over ``utility(meaning)`` in every decision state of ``game``.
+
+    The building block of a reference policy whose theory values each action of a
+    state from the state's meaning alone
+    (:meth:`~subrational_gym.core.SubrationalEnv.observation_meaning`); states where
+    nothing is at stake get the uniform distribution.
+
+    Args:
+        game: The unwrapped game.
+        utility: Meaning of a decision state -> one utility per action.
+        temperature: Logit choice noise (deterministic at 0, ties split equally).
+        seed: Seed of the policy's action generator.
+        name: The policy's name.
+        params: The theory's parameters (``temperature`` is added).
+    """
     model = game.tabular_model()
     probs = np.full((model.n_states, model.n_actions), 1.0 / model.n_actions)
     for s in np.flatnonzero(model.decision_mask):
@@ -143,12 +167,51 @@ def _from_utilities(
                          params={**params, "temperature": temperature})
 
 
-def _require_game(game: SubrationalEnv, expected: str, policy: str) -> None:
+def require_game(game: SubrationalEnv, expected: str, policy: str) -> None:
+    """Refuse a game-specific policy on another game.
+
+    Raises:
+        ParameterError: when ``game.game`` is not ``expected``.
+    """
     if game.game != expected:
         raise ParameterError(
             f"{policy} is defined for the {expected} game, got {game.env_id}; "
             f"use it with {expected} or pick a policy for {game.game}"
         )
+
+
+def _game_modules() -> list[Any]:
+    """The module of each registered game's env (one that cannot be found is left out)."""
+    modules = []
+    for row in GAMES.values():
+        name = row.entry_point.partition(":")[0]
+        try:
+            modules.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # the module exists but an import inside it failed
+                raise
+    return modules
+
+
+def __getattr__(name: str) -> Any:
+    """A game's own reference policy (``policies.<name>``), from the game's env module.
+
+    Each registered game's module (the entry point of its row in
+    :data:`~subrational_gym.registration.GAMES`) may list policy functions in
+    ``REFERENCE_POLICIES``; they are served here by name, imported on first use.
+    """
+    if not name.startswith("__"):
+        for module in _game_modules():
+            if name in getattr(module, "REFERENCE_POLICIES", ()):
+                return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    names = set(globals())
+    for module in _game_modules():
+        names.update(getattr(module, "REFERENCE_POLICIES", ()))
+    return sorted(names)
 
 
 # ------------------------------------------------------------ any game
@@ -183,8 +246,9 @@ def income_maximiser(
 ) -> TabularPolicy:
     """The risk-neutral, patient income maximiser: the undiscounted (gamma = 1) optimum.
 
-    In the ultimatum game it accepts every positive offer (the subgame-perfect
-    responder) and is indifferent at an offer of 0.
+    It takes any positive payoff over nothing (as a responder to offers, it accepts
+    every positive offer: the subgame-perfect responder) and is indifferent between
+    actions that pay the same (an offer of 0).
     """
     policy = exponential_discounter(env, gamma=1.0, temperature=temperature, seed=seed,
                                     env_kwargs=env_kwargs)
@@ -222,42 +286,13 @@ def beta_delta(
     )
 
 
-# ----------------------------------------------------- ultimatum game
+# ------------------------------------------------ inequity aversion (kernels)
 #: Fehr and Schmidt (1999, QJE 114:817, Table III): the distribution of the envy
-#: parameter alpha and the guilt parameter beta that fits ultimatum-game data.
+#: parameter alpha and the guilt parameter beta that they calibrate on experimental
+#: bargaining data.
 FEHR_SCHMIDT_ALPHAS: tuple[tuple[float, float], ...] = ((0.0, 0.3), (0.5, 0.3), (1.0, 0.3),
                                                         (4.0, 0.1))
 FEHR_SCHMIDT_BETAS: tuple[tuple[float, float], ...] = ((0.0, 0.3), (0.25, 0.3), (0.6, 0.4))
-
-
-def inequity_averse_responder(
-    env: str | SubrationalEnv = "Subrational/Ultimatum-v0",
-    *,
-    alpha: float = 0.85,
-    beta: float = 0.315,
-    temperature: float = 0.0,
-    seed: int | None = None,
-    env_kwargs: Mapping[str, Any] | None = None,
-) -> TabularPolicy:
-    """A Fehr-Schmidt inequity-averse ultimatum responder.
-
-    Accepting ``x`` of ``pie`` is worth ``x - alpha * max(pie - 2x, 0) - beta * max(2x - pie,
-    0)``; rejecting is worth 0. The defaults are the means of the Fehr and Schmidt
-    (1999) population (alpha: 0.3 at 0, 0.3 at 0.5, 0.3 at 1, 0.1 at 4; beta: 0.3 at 0,
-    0.3 at 0.25, 0.4 at 0.6), so the responder rejects offers below
-    ``alpha * pie / (1 + 2 alpha)``, about 31% of the pie.
-    """
-    game = _resolve(env, env_kwargs)
-    _require_game(game, "ultimatum", "inequity_averse_responder")
-    alpha = check_real("alpha", alpha, low=0.0)
-    beta = check_real("beta", beta, low=0.0, high=1.0)
-
-    def utility(state: Any) -> tuple[float, float]:
-        return (0.0, float(fehr_schmidt_accept_utility(state.offer, state.pie, alpha, beta)))
-
-    return _from_utilities(game, utility, temperature=temperature, seed=seed,
-                           name=f"inequity aversion(alpha={alpha:g})",
-                           params={"alpha": alpha, "beta": beta})
 
 
 def fehr_schmidt_accept_utility(
@@ -278,35 +313,7 @@ def fehr_schmidt_accept_utility(
             - beta * np.maximum(2.0 * offer - pie, 0.0))
 
 
-def fehr_schmidt_population(
-    env: str | SubrationalEnv = "Subrational/Ultimatum-v0",
-    *,
-    temperature: float = 0.0,
-    seed: int | None = None,
-    env_kwargs: Mapping[str, Any] | None = None,
-) -> TabularPolicy:
-    """The Fehr and Schmidt (1999) population of responders, as one mixed policy.
-
-    Each responder type (alpha, beta) from :data:`FEHR_SCHMIDT_ALPHAS` and
-    :data:`FEHR_SCHMIDT_BETAS` (taken as independent) answers as
-    :func:`inequity_averse_responder`; the policy is the population-weighted mixture,
-    so its acceptance probability at an offer is the share of the population that
-    accepts it. The ultimatum game has one decision per episode, so mixing per state
-    is exactly the behaviour of a randomly drawn responder.
-    """
-    game = _resolve(env, env_kwargs)
-    _require_game(game, "ultimatum", "fehr_schmidt_population")
-    model = game.tabular_model()
-    probs = np.zeros((model.n_states, model.n_actions))
-    for alpha, wa in FEHR_SCHMIDT_ALPHAS:
-        for beta, wb in FEHR_SCHMIDT_BETAS:
-            probs += wa * wb * inequity_averse_responder(
-                game, alpha=alpha, beta=beta, temperature=temperature).probs
-    return TabularPolicy(model, probs, seed=seed, name="Fehr-Schmidt population",
-                         params={"temperature": temperature})
-
-
-# ----------------------------------------------------- double or nothing
+# ------------------------------------------------ prospect theory (kernels)
 def prospect_weight(p: float | np.ndarray, gamma: float) -> float | np.ndarray:
     """Tversky-Kahneman (1992) probability weighting ``p^g / (p^g + (1-p)^g)^(1/g)``.
 
@@ -343,12 +350,27 @@ def prospect_theory_values(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Prospect-theory values of stopping and of gambling on, vectorised over states.
 
-    See :func:`prospect_theory_gambler` for the meaning of the parameters; ``winnings``
-    is the money in hand, ``rounds_left`` the rounds that remain, this one included,
-    and ``win_probability`` the chance that a gamble doubles, one for all states or
-    one per state (the odds variant of the game draws one per episode). ``stake`` is
-    the game's initial stake, the reference point of ``reference="stake"`` (required
-    there, unused otherwise).
+    The values of the doubling-bet gambler (the game's reference policy
+    ``prospect_theory_gambler``, which explains the framing and planning options) and of
+    the prospect-theory inference families. A gamble doubles the winnings or loses them.
+
+    Args:
+        winnings: The money in hand.
+        rounds_left: The rounds that remain, this one included.
+        win_probability: The chance that a gamble doubles, one for all states or one per
+            state (the odds variant of the game draws one per episode).
+        alpha: Value curvature of gains.
+        beta: Value curvature of losses.
+        loss_aversion: Lambda, the weight of losses against gains.
+        gamma: Probability weighting of gains (:func:`prospect_weight`).
+        delta: Probability weighting of losses.
+        reference: What outcomes are gains or losses relative to, one of
+            :data:`PROSPECT_REFERENCES`: the winnings in hand, the initial stake, or
+            nothing.
+        planning: ``"myopic"`` (one bet) or ``"naive"`` (the best plan "gamble ``k``
+            more rounds, then stop").
+        stake: The game's initial stake, the reference point of ``reference="stake"``
+            (required there, unused otherwise).
 
     Returns:
         ``(stop, gamble)`` arrays of the broadcast shape of ``winnings`` and
@@ -401,73 +423,3 @@ def prospect_theory_values(
     else:
         stop = w**alpha
     return stop, best
-
-
-def prospect_theory_gambler(
-    env: str | SubrationalEnv = "Subrational/DoubleOrNothing-v0",
-    *,
-    alpha: float = 0.88,
-    beta: float = 0.88,
-    loss_aversion: float = 2.25,
-    gamma: float = 0.61,
-    delta: float = 0.69,
-    reference: str = "current",
-    planning: str = "myopic",
-    temperature: float = 0.0,
-    seed: int | None = None,
-    env_kwargs: Mapping[str, Any] | None = None,
-) -> TabularPolicy:
-    """A cumulative-prospect-theory player of double or nothing.
-
-    Defaults are the Tversky and Kahneman (1992) median estimates: value curvature
-    ``alpha = beta = 0.88``, loss aversion ``lambda = 2.25``, probability weighting
-    ``gamma = 0.61`` for gains and ``delta = 0.69`` for losses.
-
-    With ``planning="myopic"`` (the default) each round's bet is evaluated on its own,
-    as it is presented: keep the winnings, or one double-or-nothing bet (narrow
-    framing, Kahneman and Lovallo 1993). With ``planning="naive"`` the player compares
-    stopping with every plan "gamble ``k`` more rounds, then stop" that the remaining
-    rounds allow, and gambles if the best plan beats stopping (the naive CPT planner of
-    Barberis 2012): probability weighting then makes long-shot plans attractive (a
-    lottery-ticket effect), so it may gamble early and stop later. With ``reference="current"`` each
-    plan is framed as a gain or loss relative to the winnings in hand (narrow
-    framing: stopping is worth 0); with ``reference="stake"`` relative to the initial
-    stake: what was won above it is house money (Thaler and Johnson 1990), so stopping
-    is a gain of ``winnings - stake`` and losing everything a loss of the stake only (in
-    round 1 it is the same as ``"current"``); with ``reference="zero"`` all winnings are
-    gains relative to having nothing, losing everything is no loss, and loss aversion
-    plays no part.
-
-    In the odds variant of the game (``win_probabilities=...``) each state is judged at
-    its own episode's win probability.
-    """
-    game = _resolve(env, env_kwargs)
-    _require_game(game, "double_or_nothing", "prospect_theory_gambler")
-    if reference not in PROSPECT_REFERENCES:
-        raise ParameterError(
-            f"reference must be one of {PROSPECT_REFERENCES}, got {reference!r}; 'current' "
-            f"(the winnings in hand), 'stake' (the initial stake) or 'zero' (nothing)"
-        )
-    alpha = check_real("alpha", alpha, low=0.0, low_inclusive=False, high=1.0)
-    beta = check_real("beta", beta, low=0.0, low_inclusive=False, high=1.0)
-    loss_aversion = check_real("loss_aversion", loss_aversion, low=0.0)
-    gamma = check_real("gamma", gamma, low=0.28, high=1.0)  # w(p) is monotone for gamma > 0.28
-    delta = check_real("delta", delta, low=0.28, high=1.0)
-    if planning not in ("myopic", "naive"):
-        raise ParameterError(f"planning must be 'myopic' or 'naive', got {planning!r}")
-
-    def utility(state: Any) -> tuple[float, float]:
-        left = 1 if planning == "myopic" else game.max_rounds - state.t
-        stop, gamble = prospect_theory_values(
-            state.winnings, left, game.state_win_probability(state), alpha=alpha, beta=beta,
-            loss_aversion=loss_aversion, gamma=gamma, delta=delta, reference=reference,
-            planning=planning, stake=game.initial_stake)
-        return (float(stop), float(gamble))
-
-    return _from_utilities(
-        game, utility, temperature=temperature, seed=seed,
-        name=f"prospect theory({planning}, reference={reference})",
-        params={"alpha": alpha, "beta": beta, "loss_aversion": loss_aversion,
-                "gamma": gamma, "delta": delta, "reference": reference,
-                "planning": planning},
-    )

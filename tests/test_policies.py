@@ -121,6 +121,21 @@ def test_policy_errors_name_the_game():
         policies.prospect_theory_gambler(game("double_or_nothing"), reference="other")
 
 
+def test_game_specific_policies_live_in_their_game_module_and_are_served_by_name():
+    from subrational_gym.envs import double_or_nothing, ultimatum
+
+    for module in (ultimatum, double_or_nothing):
+        for name in module.REFERENCE_POLICIES:
+            assert getattr(policies, name) is getattr(module, name)
+            assert name in dir(policies)
+    from subrational_gym.policies import inequity_averse_responder  # from-import works too
+
+    assert inequity_averse_responder is ultimatum.inequity_averse_responder
+    with pytest.raises(AttributeError, match="no attribute 'no_such_policy'"):
+        policies.no_such_policy  # noqa: B018
+    assert not hasattr(policies, "UltimatumEnv")  # only the listed names are served
+
+
 def test_policy_works_with_imitation_rollout_and_sb3_evaluate():
     rollout = pytest.importorskip("imitation.data.rollout")
     from imitation.data.wrappers import RolloutInfoWrapper

@@ -1,4 +1,8 @@
-"""Double or nothing: cash out or gamble your winnings."""
+"""Double or nothing: cash out or gamble your winnings, and its reference policy.
+
+The prospect-theory gambler (:func:`prospect_theory_gambler`) is listed in
+:data:`REFERENCE_POLICIES`, so ``subrational_gym.policies`` serves it too.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,20 @@ from typing import Any, NamedTuple
 import numpy as np
 from gymnasium import spaces
 
+from subrational_gym import make_env
 from subrational_gym._validation import check_int, check_real
 from subrational_gym.core import Outcome, SubrationalEnv
 from subrational_gym.errors import ParameterError, UnknownObservationError
+from subrational_gym.policies import (
+    PROSPECT_REFERENCES,
+    TabularPolicy,
+    logit_policy,
+    prospect_theory_values,
+    require_game,
+)
+
+#: The game's reference policies, served by ``subrational_gym.policies`` as well.
+REFERENCE_POLICIES = ("prospect_theory_gambler",)
 
 #: Win probabilities of an odds variant that identifies loss aversion, probability
 #: weighting, curvature and temperature of prospect theory from 500 episodes: odds that
@@ -394,3 +409,74 @@ def _percent(probability: float) -> str:
 
 def _dollars(amount: float) -> str:
     return f"${amount:,.0f}" if float(amount).is_integer() else f"${amount:,.2f}"
+
+
+# ------------------------------------------------------------ reference policies
+def prospect_theory_gambler(
+    env: str | SubrationalEnv = "Subrational/DoubleOrNothing-v0",
+    *,
+    alpha: float = 0.88,
+    beta: float = 0.88,
+    loss_aversion: float = 2.25,
+    gamma: float = 0.61,
+    delta: float = 0.69,
+    reference: str = "current",
+    planning: str = "myopic",
+    temperature: float = 0.0,
+    seed: int | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+) -> TabularPolicy:
+    """A cumulative-prospect-theory player of double or nothing.
+
+    Defaults are the Tversky and Kahneman (1992) median estimates: value curvature
+    ``alpha = beta = 0.88``, loss aversion ``lambda = 2.25``, probability weighting
+    ``gamma = 0.61`` for gains and ``delta = 0.69`` for losses.
+
+    With ``planning="myopic"`` (the default) each round's bet is evaluated on its own,
+    as it is presented: keep the winnings, or one double-or-nothing bet (narrow
+    framing, Kahneman and Lovallo 1993). With ``planning="naive"`` the player compares
+    stopping with every plan "gamble ``k`` more rounds, then stop" that the remaining
+    rounds allow, and gambles if the best plan beats stopping (the naive CPT planner of
+    Barberis 2012): probability weighting then makes long-shot plans attractive (a
+    lottery-ticket effect), so it may gamble early and stop later. With ``reference="current"`` each
+    plan is framed as a gain or loss relative to the winnings in hand (narrow
+    framing: stopping is worth 0); with ``reference="stake"`` relative to the initial
+    stake: what was won above it is house money (Thaler and Johnson 1990), so stopping
+    is a gain of ``winnings - stake`` and losing everything a loss of the stake only (in
+    round 1 it is the same as ``"current"``); with ``reference="zero"`` all winnings are
+    gains relative to having nothing, losing everything is no loss, and loss aversion
+    plays no part.
+
+    In the odds variant of the game (``win_probabilities=...``) each state is judged at
+    its own episode's win probability.
+    """
+    game = make_env(env, **dict(env_kwargs or {}))
+    require_game(game, "double_or_nothing", "prospect_theory_gambler")
+    if reference not in PROSPECT_REFERENCES:
+        raise ParameterError(
+            f"reference must be one of {PROSPECT_REFERENCES}, got {reference!r}; 'current' "
+            f"(the winnings in hand), 'stake' (the initial stake) or 'zero' (nothing)"
+        )
+    alpha = check_real("alpha", alpha, low=0.0, low_inclusive=False, high=1.0)
+    beta = check_real("beta", beta, low=0.0, low_inclusive=False, high=1.0)
+    loss_aversion = check_real("loss_aversion", loss_aversion, low=0.0)
+    gamma = check_real("gamma", gamma, low=0.28, high=1.0)  # w(p) is monotone for gamma > 0.28
+    delta = check_real("delta", delta, low=0.28, high=1.0)
+    if planning not in ("myopic", "naive"):
+        raise ParameterError(f"planning must be 'myopic' or 'naive', got {planning!r}")
+
+    def utility(state: Any) -> tuple[float, float]:
+        left = 1 if planning == "myopic" else game.max_rounds - state.t
+        stop, gamble = prospect_theory_values(
+            state.winnings, left, game.state_win_probability(state), alpha=alpha, beta=beta,
+            loss_aversion=loss_aversion, gamma=gamma, delta=delta, reference=reference,
+            planning=planning, stake=game.initial_stake)
+        return (float(stop), float(gamble))
+
+    return logit_policy(
+        game, utility, temperature=temperature, seed=seed,
+        name=f"prospect theory({planning}, reference={reference})",
+        params={"alpha": alpha, "beta": beta, "loss_aversion": loss_aversion,
+                "gamma": gamma, "delta": delta, "reference": reference,
+                "planning": planning},
+    )

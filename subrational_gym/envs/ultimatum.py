@@ -1,4 +1,9 @@
-"""The ultimatum game, responder side."""
+"""The ultimatum game, responder side, and its reference policies.
+
+The Fehr-Schmidt responders (:func:`inequity_averse_responder`,
+:func:`fehr_schmidt_population`) are listed in :data:`REFERENCE_POLICIES`, so
+``subrational_gym.policies`` serves them too.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,21 @@ from typing import Any, NamedTuple
 import numpy as np
 from gymnasium import spaces
 
-from subrational_gym._validation import check_int, check_probability_vector
+from subrational_gym import make_env
+from subrational_gym._validation import check_int, check_probability_vector, check_real
 from subrational_gym.core import Outcome, SubrationalEnv
 from subrational_gym.errors import ParameterError, UnknownObservationError
+from subrational_gym.policies import (
+    FEHR_SCHMIDT_ALPHAS,
+    FEHR_SCHMIDT_BETAS,
+    TabularPolicy,
+    fehr_schmidt_accept_utility,
+    logit_policy,
+    require_game,
+)
+
+#: The game's reference policies, served by ``subrational_gym.policies`` as well.
+REFERENCE_POLICIES = ("inequity_averse_responder", "fehr_schmidt_population")
 
 
 class Decision(IntEnum):
@@ -205,3 +222,63 @@ class UltimatumEnv(SubrationalEnv[UltimatumState]):
 
     def _info(self, state: UltimatumState) -> dict[str, Any]:
         return {"offer": state.offer, "pie": self.pie}
+
+
+# ------------------------------------------------------------ reference policies
+def inequity_averse_responder(
+    env: str | SubrationalEnv = "Subrational/Ultimatum-v0",
+    *,
+    alpha: float = 0.85,
+    beta: float = 0.315,
+    temperature: float = 0.0,
+    seed: int | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+) -> TabularPolicy:
+    """A Fehr-Schmidt inequity-averse ultimatum responder.
+
+    Accepting ``x`` of ``pie`` is worth ``x - alpha * max(pie - 2x, 0) - beta * max(2x - pie,
+    0)``; rejecting is worth 0. The defaults are the means of the Fehr and Schmidt
+    (1999) population (alpha: 0.3 at 0, 0.3 at 0.5, 0.3 at 1, 0.1 at 4; beta: 0.3 at 0,
+    0.3 at 0.25, 0.4 at 0.6), so the responder rejects offers below
+    ``alpha * pie / (1 + 2 alpha)``, about 31% of the pie.
+    """
+    game = make_env(env, **dict(env_kwargs or {}))
+    require_game(game, "ultimatum", "inequity_averse_responder")
+    alpha = check_real("alpha", alpha, low=0.0)
+    beta = check_real("beta", beta, low=0.0, high=1.0)
+
+    def utility(state: Any) -> tuple[float, float]:
+        return (0.0, float(fehr_schmidt_accept_utility(state.offer, state.pie, alpha, beta)))
+
+    return logit_policy(game, utility, temperature=temperature, seed=seed,
+                        name=f"inequity aversion(alpha={alpha:g})",
+                        params={"alpha": alpha, "beta": beta})
+
+
+def fehr_schmidt_population(
+    env: str | SubrationalEnv = "Subrational/Ultimatum-v0",
+    *,
+    temperature: float = 0.0,
+    seed: int | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+) -> TabularPolicy:
+    """The Fehr and Schmidt (1999) population of responders, as one mixed policy.
+
+    Each responder type (alpha, beta) from
+    :data:`~subrational_gym.policies.FEHR_SCHMIDT_ALPHAS` and
+    :data:`~subrational_gym.policies.FEHR_SCHMIDT_BETAS` (taken as independent) answers as
+    :func:`inequity_averse_responder`; the policy is the population-weighted mixture,
+    so its acceptance probability at an offer is the share of the population that
+    accepts it. The ultimatum game has one decision per episode, so mixing per state
+    is exactly the behaviour of a randomly drawn responder.
+    """
+    game = make_env(env, **dict(env_kwargs or {}))
+    require_game(game, "ultimatum", "fehr_schmidt_population")
+    model = game.tabular_model()
+    probs = np.zeros((model.n_states, model.n_actions))
+    for alpha, wa in FEHR_SCHMIDT_ALPHAS:
+        for beta, wb in FEHR_SCHMIDT_BETAS:
+            probs += wa * wb * inequity_averse_responder(
+                game, alpha=alpha, beta=beta, temperature=temperature).probs
+    return TabularPolicy(model, probs, seed=seed, name="Fehr-Schmidt population",
+                         params={"temperature": temperature})

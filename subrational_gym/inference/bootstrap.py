@@ -2,12 +2,13 @@
 
 The asymptotic reference of :func:`~subrational_gym.inference.lr_test` (chi-bar-squared
 for a tested value on a bound, ``0.5 chi2(0) + 0.5 chi2(1)`` for ``beta = 1``) assumes
-that the *nuisance* parameters are interior. For the present-bias test of the
-marshmallow game they often are not: the fitted ``delta`` of a noise-only exponential
-child is often at its bound 1, and the chi-bar reference is then anti-conservative (a
-100-seed rerun of one noise-only setting called 8 of 100 children present-biased at a
-nominal 5%). The bootstrap replaces the reference by the distribution of the same
-statistic on data sets simulated from the fitted null model with its own choice noise.
+that the *nuisance* parameters are interior. For the present-bias test they often are
+not: the fitted ``delta`` of a noise-only exponential agent is often at its bound 1, and
+the chi-bar reference is then anti-conservative (a 100-seed rerun of one noise-only
+setting called 8 of 100 agents present-biased at a nominal 5%; the game and setting of
+this and the other measurements quoted here are in ``docs/inference.md``). The
+bootstrap replaces the reference by the distribution of the same statistic on data sets
+simulated from the fitted null model with its own choice noise.
 
 >>> from subrational_gym import policies
 >>> from subrational_gym.inference import ActionCounts
@@ -120,8 +121,8 @@ def count_episodes(counts: ActionCounts) -> int:
     """How many episodes the counts hold: the counts of the states an episode starts in.
 
     Every transition moves forward in time, so an episode passes exactly one of the
-    states with a positive initial probability, once, and acts there (in the
-    marshmallow game: the single start state). Works for counts of whole episodes
+    states with a positive initial probability, once, and acts there (in a game with
+    one start state: that state). Works for counts of whole episodes
     (:meth:`ActionCounts.sample`, :meth:`ActionCounts.from_trajectories`); not for
     aggregate counts that skip the start states or expected (fractional) counts.
 
@@ -181,8 +182,8 @@ def bootstrap_lr_test(
       screen can only turn a bootstrap rejection into a non-rejection, so the size
       stays at most the full bootstrap's. Where the asymptotic reference is
       anti-conservative (a nuisance parameter on its bound: its p *smaller* than the
-      bootstrap's) nothing is lost; where it is conservative (for example a marshmallow
-      child with gamma 0.6, T 0.2, whose statistic is 0 in 95% of noise-only data
+      bootstrap's) nothing is lost; where it is conservative (for example an exponential
+      agent with gamma 0.6, T 0.2, whose statistic is 0 in 95% of noise-only data
       sets) a screened case could have had a bootstrap p below 0.05, and some power
       is lost. ``benchmarks/model_recovery.py --no-screen-every K`` measures this.
       Read a screened test only at levels below the screen
@@ -293,7 +294,7 @@ def _statistic(counts: ActionCounts, restricted: str, generals: Sequence[str],
     of a 64-point design (a simulated data set lies near the null model, so these optima
     do too: the same log-likelihood to 1e-6 on 45 null draws of three settings); the free
     general fit keeps the full multi-start search (warm starts alone lost up to 0.19
-    log-likelihood there at marshmallow gamma 0.6, T 0.2, which would shrink the draws'
+    log-likelihood there at an exponential gamma 0.6, T 0.2, which would shrink the draws'
     statistics and make the test anti-conservative), and also tries the warm start.
     """
     def fit_(family: str, *, full: bool = False, **kwargs: Any) -> Any:

@@ -4,9 +4,10 @@ imitation builds its demonstration loader as a torch ``DataLoader`` that fetches
 transition of a minibatch one by one and collates them with
 ``imitation.data.types.transitions_collate_fn``: for our tiny networks that per-item
 Python work was about a fifth of BC's training time and 2.7 s of a 20k-step GAIL run
-(cProfile, marshmallow). :func:`demonstration_loader` gives the same minibatches, drawn
-by the same torch samplers from the same global random state, so training gives the
-same result to the last digit, but gathers each minibatch with one numpy index.
+(cProfile, on one game: ``docs/learners.md``). :func:`demonstration_loader` gives the
+same minibatches, drawn by the same torch samplers from the same global random state, so
+training gives the same result to the last digit, but gathers each minibatch with one
+numpy index.
 :func:`use_fast_loader` installs it in a constructed BC or adversarial trainer.
 """
 
