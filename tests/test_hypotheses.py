@@ -12,13 +12,7 @@ from subrational_gym.studies import STUDIES
 from subrational_gym.verdicts import Effect
 
 
-@pytest.mark.parametrize("game", list(hypotheses.HYPOTHESES))
-def test_known_answers(game):
-    """Every control gets its exact verdict: human-size effects (inside and outside the
-    fitted families) reproduced; persona-blind noise, reversed and below-SESOI effects,
-    constants and uniform choice not reproduced (or, for a structural effect random
-    choices do not identify, inconclusive), at the demo budget of 200 episodes."""
-    rows = controls.known_answers(200, seed=0, games=[game])
+def _check_table(rows, game):
     assert [r["control"] for r in rows] == list(controls.EXPECTED[game])
     verdicts = {r["verdict"] for r in rows}
     assert {hypotheses.REPRODUCED, hypotheses.NOT_REPRODUCED} <= verdicts
@@ -27,6 +21,17 @@ def test_known_answers(game):
         assert row["bottom_line"].startswith(row["verdict"])
         lo, hi = row["interval"]
         assert lo <= hi
+
+
+# The ultimatum's table on seed 0 is checked through the command a user runs (below).
+@pytest.mark.parametrize("game", [g for g in hypotheses.HYPOTHESES if g != "ultimatum"])
+def test_known_answers(game):
+    """Every control gets its exact verdict: human-size effects (inside and outside the
+    fitted families) reproduced; persona-blind noise, reversed and below-SESOI effects,
+    constants and uniform choice not reproduced (or, for a structural effect random
+    choices do not identify, inconclusive), at the demo budget of 200 episodes (or the
+    study's planned number when more)."""
+    _check_table(controls.known_answers(200, seed=0, games=[game]), game)
 
 
 #: Misses of seed 7, stated in docs/findings.md with the rates over 20 other seeds: at
@@ -176,7 +181,7 @@ def test_the_known_answers_command_as_a_user_runs_it(tmp_path):
     assert "8 of 8 as expected" in done.stdout
     written = json.loads(out.read_text())
     rows = written["rows"]
-    assert {r["control"] for r in rows} == set(controls.EXPECTED["ultimatum"])
+    _check_table(rows, "ultimatum")  # seed 0, 200 episodes: the table test_known_answers checks
     # The study's power analysis plans more than 200 episodes per persona.
     planned = STUDIES["ultimatum"].min_episodes
     assert written["planned"] == {"ultimatum": planned} and planned > 200
