@@ -121,13 +121,20 @@ def controls(n_episodes: int = 200, seed: int = 0, games: Sequence[str] | None =
     for game in _check_games(games):
         out[game] = {}
         for c, (name, pols) in enumerate(STUDIES[game].controls_fn()):
-            n = (STUDIES[game].judged_episodes(n_episodes) if planned else n_episodes) * (
-                SMALL_EFFECT_EPISODES if name == "effect below the SESOI" else 1)
+            n = _episodes(game, name, n_episodes, planned)
             data = {k: ActionCounts.sample(pol, n, seed=seed + 1000 * c + 101 * i)
                     for i, (k, pol) in enumerate(pols.items())}
             key = STUDIES[game].controls_key
             out[game][name] = {key: data} if key else data
     return out
+
+
+def _episodes(game: str, control: str, n_episodes: int, planned: bool) -> int:
+    """Episodes per persona a control is drawn with (see :func:`controls`)."""
+    from subrational_gym.studies import STUDIES
+
+    n = STUDIES[game].judged_episodes(n_episodes) if planned else n_episodes
+    return n * (SMALL_EFFECT_EPISODES if control == "effect below the SESOI" else 1)
 
 
 def _check_games(games: Sequence[str] | None) -> list[str]:
@@ -156,17 +163,14 @@ def known_answers(n_episodes: int = 200, seed: int = 0, games: Sequence[str] | N
         the bottom line and the reasons.
     """
     from subrational_gym.hypotheses import HYPOTHESES
-    from subrational_gym.studies import STUDIES
 
     rows = []
     for game, data in controls(n_episodes, seed, games, planned=planned).items():
         for control, kwargs in data.items():
             v = HYPOTHESES[game](**kwargs)
             expected = EXPECTED[game][control]
-            n = STUDIES[game].judged_episodes(n_episodes) if planned else n_episodes
-            if control == "effect below the SESOI":
-                n *= SMALL_EFFECT_EPISODES
-            rows.append({"game": game, "control": control, "episodes": n,
+            rows.append({"game": game, "control": control,
+                         "episodes": _episodes(game, control, n_episodes, planned),
                          "verdict": v.verdict,
                          "expected": expected, "as_expected": v.verdict == expected,
                          "statistic": v.statistic, "value": v.value,
