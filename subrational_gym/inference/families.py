@@ -19,7 +19,7 @@ from scipy.special import log_softmax
 from subrational_gym._per_game import PerGame
 from subrational_gym.errors import ParameterError
 from subrational_gym.inference.counts import ActionCounts
-from subrational_gym.planning import quasi_hyperbolic, value_iteration
+from subrational_gym.planning import quasi_hyperbolic_many, value_iteration, value_iteration_many
 from subrational_gym.policies import (
     TabularPolicy,
     fehr_schmidt_accept_utility,
@@ -126,6 +126,15 @@ class Family(abc.ABC):
         # 0 * log 0 = 0: an action never taken does not count, whatever its probability.
         return float(np.sum(np.where(c > 0, c * logp, 0.0)))
 
+    def log_likelihoods(self, counts: ActionCounts,
+                        params: Sequence[Mapping[str, float]]) -> np.ndarray:
+        """:meth:`log_likelihood` at each of several parameter points (a float array).
+
+        The optimiser asks for the points of a finite-difference gradient at once; a
+        family whose planner sweeps a batch in one pass overrides this.
+        """
+        return np.array([self.log_likelihood(counts, p) for p in params], dtype=float)
+
     def probs(self, counts: ActionCounts, params: Mapping[str, float]) -> np.ndarray:
         """``(n_states, n_actions)`` choice probabilities (uniform where nothing is at stake)."""
         model = counts.model
@@ -142,13 +151,25 @@ class Family(abc.ABC):
 
 
 class LogitFamily(Family):
-    """A family whose utilities come from one planner call, with a temperature."""
+    """A family whose utilities come from one planner call, with a temperature.
+
+    Args:
+        name: Name in :data:`FAMILIES`.
+        description: One line on what it is.
+        parameters: The theory's parameters (the temperature is added).
+        utilities: ``(counts, params) -> (n_decision_states, n_actions)`` utilities.
+        utilities_many: ``(counts, [params, ...]) -> (batch, n_decision_states,
+            n_actions)``, the same at several points in one vectorised pass (optional:
+            without it a batch is computed point by point).
+    """
 
     def __init__(self, name: str, description: str,
-                 parameters: Sequence[Parameter], utilities: Any) -> None:
+                 parameters: Sequence[Parameter], utilities: Any,
+                 utilities_many: Any = None) -> None:
         self.name, self.description = name, description
         self._parameters = (*parameters, TEMPERATURE)
         self._utilities = utilities
+        self._utilities_many = utilities_many
 
     def parameters(self, counts: ActionCounts) -> tuple[Parameter, ...]:
         """The theory's parameters, then the temperature."""
@@ -162,12 +183,26 @@ class LogitFamily(Family):
         """Logit choice over :meth:`utilities` at the temperature."""
         return _log_logit(self.utilities(counts, params), params["temperature"])
 
+    def log_likelihoods(self, counts: ActionCounts,
+                        params: Sequence[Mapping[str, float]]) -> np.ndarray:
+        """:meth:`log_likelihood` at each point, in one planner pass where the family can."""
+        if self._utilities_many is None or len(params) < 2:
+            return super().log_likelihoods(counts, params)
+        utilities = self._utilities_many(counts, params)
+        temperature = np.array([p["temperature"] for p in params], dtype=float)
+        logp = _log_logit(utilities, temperature[:, None])
+        c = counts.decision_counts
+        return np.where(c > 0, c * logp, 0.0).sum(axis=(1, 2))
+
 
 # ------------------------------------------------------------------ utilities
-def _log_logit(utilities: np.ndarray, temperature: float) -> np.ndarray:
-    """Log of the logit choice probabilities along the last axis (fast for two actions)."""
+def _log_logit(utilities: np.ndarray, temperature: float | np.ndarray) -> np.ndarray:
+    """Log of the logit choice probabilities along the last axis (fast for two actions).
+
+    ``temperature`` broadcasts against ``utilities[..., 0]`` (a batch's ``(batch, 1)``).
+    """
     if utilities.shape[-1] != 2:
-        return log_softmax(utilities / temperature, axis=-1)
+        return log_softmax(utilities / np.asarray(temperature)[..., None], axis=-1)
     d = (utilities[..., 1] - utilities[..., 0]) / temperature
     return np.stack([-np.logaddexp(0.0, d), -np.logaddexp(0.0, -d)], axis=-1)
 
@@ -185,28 +220,40 @@ def _exponential(counts: ActionCounts, params: Mapping[str, float]) -> np.ndarra
     return value_iteration(counts.model, params["gamma"]).q[counts.model.decision_mask]
 
 
+def _exponential_many(counts: ActionCounts,
+                      params: Sequence[Mapping[str, float]]) -> np.ndarray:
+    gammas = [p["gamma"] for p in params]
+    return value_iteration_many(counts.model, gammas).q[:, counts.model.decision_mask]
+
+
 def _patient(counts: ActionCounts, params: Mapping[str, float]) -> np.ndarray:
     if "patient_q" not in counts.cache:
         counts.cache["patient_q"] = _exponential(counts, {"gamma": 1.0})
     return counts.cache["patient_q"]
 
 
-def _beta_delta(sophisticated: bool) -> Any:
+def _beta_delta(sophisticated: bool) -> tuple[Any, Any]:
+    """Utilities of the naive or sophisticated beta-delta family: one point, and many."""
     def utilities(counts: ActionCounts, params: Mapping[str, float]) -> np.ndarray:
+        return many(counts, [params])[0]
+
+    def many(counts: ActionCounts, params: Sequence[Mapping[str, float]]) -> np.ndarray:
         model, dec = counts.model, counts.model.decision_mask
+        beta = np.array([p["beta"] for p in params], dtype=float)
+        delta = np.array([p["delta"] for p in params], dtype=float)
         if not sophisticated:
             # The naive agent's comparison does not depend on its own noise: today's
             # utilities over the delta-optimum it believes its future selves will follow
             # (quasi_hyperbolic's naive branch, restricted to the decision states).
-            believed = value_iteration(model, params["delta"]).v
-            return model.reward_matrix[dec] + params["beta"] * params["delta"] * (
-                model.sparse_transitions.expected(believed)[dec])
-        values, _ = quasi_hyperbolic(counts.model, beta=params["beta"], delta=params["delta"],
-                                     sophisticated=sophisticated,
-                                     temperature=params["temperature"])
-        return values.q[counts.model.decision_mask]
+            believed = value_iteration_many(model, delta).v
+            ahead = np.stack([model.sparse_transitions.expected(v)[dec] for v in believed])
+            return model.reward_matrix[dec] + (beta * delta)[:, None, None] * ahead
+        values, _ = quasi_hyperbolic_many(model, betas=beta, deltas=delta,
+                                          sophisticated=True,
+                                          temperatures=[p["temperature"] for p in params])
+        return values.q[:, dec]
 
-    return utilities
+    return utilities, many
 
 
 def _offers(counts: ActionCounts) -> tuple[np.ndarray, np.ndarray]:
@@ -240,18 +287,29 @@ def _gambles(counts: ActionCounts) -> tuple[np.ndarray, np.ndarray, float | np.n
     return counts.cache["gambles"]
 
 
-def _prospect(planning: str, reference: str = "current") -> Any:
-    """Utilities of the prospect-theory families: curvature and weighting tied."""
-    def utilities(counts: ActionCounts, params: Mapping[str, float]) -> np.ndarray:
-        winnings, left, probability = _gambles(counts)
-        stop, gamble = prospect_theory_values(
-            winnings, left, probability, alpha=params["curvature"],
-            beta=params["curvature"], loss_aversion=params["loss_aversion"],
-            gamma=params["weighting"], delta=params["weighting"], reference=reference,
-            planning=planning, stake=counts.game.initial_stake)
-        return np.stack([stop, gamble], axis=1)
+def _prospect(planning: str, reference: str = "current") -> tuple[Any, Any]:
+    """Utilities of the prospect-theory families (curvature and weighting tied).
 
-    return utilities
+    One point, and many in one vectorised pass.
+    """
+    def utilities(counts: ActionCounts, params: Mapping[str, float]) -> np.ndarray:
+        return many(counts, [params])[0]
+
+    def many(counts: ActionCounts, params: Sequence[Mapping[str, float]]) -> np.ndarray:
+        winnings, left, probability = _gambles(counts)
+
+        def column(name: str) -> np.ndarray:
+            return np.array([p[name] for p in params], dtype=float)[:, None]
+
+        curvature, weighting = column("curvature"), column("weighting")
+        stop, gamble = prospect_theory_values(
+            np.broadcast_to(winnings, (len(params), len(winnings))), left, probability,
+            alpha=curvature, beta=curvature, loss_aversion=column("loss_aversion"),
+            gamma=weighting, delta=weighting, reference=reference, planning=planning,
+            stake=counts.game.initial_stake)
+        return np.stack([stop, gamble], axis=-1)
+
+    return utilities, many
 
 
 class ProspectTheoryFamily(LogitFamily):
@@ -319,7 +377,7 @@ class ProspectTheoryFamily(LogitFamily):
 
     def __init__(self, name: str, description: str, *, planning: str,
                  reference: str) -> None:
-        super().__init__(name, description, _PT, _prospect(planning, reference))
+        super().__init__(name, description, _PT, *_prospect(planning, reference))
         self.planning, self.reference = planning, reference
 
 
@@ -454,13 +512,13 @@ _ALL: list[Family] = [
                 _inequity),
     InequityAversionMixture(),
     LogitFamily("exponential", "exponential discounting (value iteration)",
-                [_GAMMA], _exponential),
+                [_GAMMA], _exponential, _exponential_many),
     LogitFamily("beta_delta_naive",
                 "quasi-hyperbolic discounting, naive about its future selves",
-                [_BETA, _DELTA], _beta_delta(False)),
+                [_BETA, _DELTA], *_beta_delta(False)),
     LogitFamily("beta_delta_sophisticated",
                 "quasi-hyperbolic discounting, aware of its future selves' bias and noise",
-                [_BETA, _DELTA], _beta_delta(True)),
+                [_BETA, _DELTA], *_beta_delta(True)),
     LogitFamily("risk_neutral", "expected-value maximiser", [], _patient),
     ProspectTheoryFamily(
         "prospect_theory",

@@ -9,7 +9,7 @@ optima of ridged likelihoods by restarts and by every point visited on the way.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,78 @@ from scipy import optimize, stats
 
 from subrational_gym.inference.counts import ActionCounts
 from subrational_gym.inference.families import Coordinates, Family
+
+#: The absolute finite-difference step of scipy's L-BFGS-B (its ``eps`` default).
+FD_STEP = 1e-8
+
+
+class Objective:
+    """A function to minimise, evaluated with its finite-difference points in one batch.
+
+    L-BFGS-B asks for the value and the gradient together at every point, and scipy's
+    forward differences need the function at ``x + h e_i`` for each coordinate: at a
+    point inside :meth:`bounded`, a call computes ``x`` and those points in one batch
+    (``many``) and keeps the latter for the ``workers`` map scipy calls next
+    (:meth:`map`). The gradient is scipy's own; only where the points are computed moves.
+
+    Args:
+        one: ``x -> f(x)``.
+        many: ``[x, ...] -> [f(x), ...]`` at once.
+    """
+
+    def __init__(self, one: Callable[[np.ndarray], float],
+                 many: Callable[[list[np.ndarray]], np.ndarray]) -> None:
+        self.one, self.many = one, many
+        self._bounds: tuple[np.ndarray, np.ndarray] | None = None
+        self._ahead: dict[bytes, float] = {}
+
+    def bounded(self, lower: np.ndarray | None, upper: np.ndarray | None) -> None:
+        """Evaluate ahead within these bounds (None: stop doing so)."""
+        self._bounds = None if lower is None or upper is None else (lower, upper)
+        self._ahead.clear()
+
+    def __call__(self, x: np.ndarray) -> float:
+        """``f(x)``, and the finite-difference points at ``x`` kept for :meth:`map`."""
+        if self._bounds is None or len(x) == 0:
+            return self.one(x)
+        points = _forward_points(np.asarray(x, dtype=float), *self._bounds)
+        values = self.many([x, *points])
+        self._ahead = {p.tobytes(): float(v) for p, v in zip(points, values[1:], strict=True)}
+        return float(values[0])
+
+    def map(self, func: Callable[[np.ndarray], Any], points: Iterable[np.ndarray]
+            ) -> list[np.ndarray]:
+        """The ``workers`` map scipy calls: ``func`` (this objective, wrapped) at each point.
+
+        Points evaluated ahead are taken from there, the others computed in one batch.
+        """
+        points = list(points)
+        values: list[float | None] = [self._ahead.get(p.tobytes()) for p in points]
+        missing = [i for i, v in enumerate(values) if v is None]
+        if missing:
+            for i, v in zip(missing, self.many([points[i] for i in missing]), strict=True):
+                values[i] = float(v)
+        return [np.atleast_1d(v) for v in values]
+
+
+def _forward_points(x: np.ndarray, lower: np.ndarray, upper: np.ndarray
+                    ) -> list[np.ndarray]:
+    """The points of scipy's forward differences at ``x`` with L-BFGS-B's absolute step.
+
+    The step is flipped where it would leave the box and the backward one fits, as in
+    scipy's ``approx_derivative``; a point it computes otherwise is simply evaluated
+    when asked for.
+    """
+    h = np.full(len(x), FD_STEP)
+    ahead = x + h
+    flip = ((ahead < lower) | (ahead > upper)) & (h <= np.maximum(x - lower, upper - x))
+    h[flip] *= -1
+    out = []
+    for i in range(len(x)):
+        point = np.copy(x)
+        point[i] = x[i] + h[i]
+        out.append(point)
+    return out
 
 
 class LikelihoodProblem:
@@ -78,18 +150,55 @@ class LikelihoodProblem:
         self.visited_ll.append(ll)
         return ll
 
-    def _minimise(self, fun: Any, x0: np.ndarray, lower: np.ndarray,
+    def logliks(self, us: list[np.ndarray], coords: Coordinates | None = None) -> np.ndarray:
+        """:meth:`loglik` at several internal points, in one pass where the family can."""
+        coords = coords or self.coords
+        params = [coords.to_params(u) for u in us]
+        ll = self.fam.log_likelihoods(self.counts, params)
+        ll = np.where(np.isfinite(ll), ll, -1e300)
+        self.visited += [[p[n] for n in self.param_names] for p in params]
+        self.visited_ll += ll.tolist()
+        return ll
+
+    def objective(self, coords: Coordinates | None = None,
+                  pinned: Mapping[int, float] | None = None,
+                  free: np.ndarray | None = None) -> Objective:
+        """The scaled negative log-likelihood over the ``free`` coordinates.
+
+        Args:
+            coords: The coordinates (default the problem's).
+            pinned: Coordinates held fixed (default the problem's).
+            free: The coordinates the optimiser moves (default the problem's).
+        """
+        def one(x: np.ndarray) -> float:
+            return -self.loglik(self.full(x, coords, pinned, free), coords) * self.scale
+
+        def many(xs: list[np.ndarray]) -> np.ndarray:
+            us = [self.full(x, coords, pinned, free) for x in xs]
+            return -self.logliks(us, coords) * self.scale
+
+        return Objective(one, many)
+
+    def _minimise(self, fun: Objective, x0: np.ndarray, lower: np.ndarray,
                   upper: np.ndarray, *, tight: bool = False) -> tuple[np.ndarray, float]:
         if len(x0) == 0:
             return x0, fun(x0)
-        options = {"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-10} if tight else {
-            "maxiter": 500}
-        res = optimize.minimize(fun, np.clip(x0, lower, upper), method="L-BFGS-B",
-                                bounds=list(zip(lower, upper, strict=True)), options=options)
-        if tight:  # a second pass restarts the curvature estimate on a ridge
-            res = optimize.minimize(fun, res.x, method="L-BFGS-B",
+        options: dict[str, Any] = {"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-10} if tight \
+            else {"maxiter": 500}
+        # scipy's own forward differences (the same steps and bounds handling), their
+        # points evaluated in one batch: see Family.log_likelihoods.
+        options["workers"] = fun.map
+        fun.bounded(lower, upper)
+        try:
+            res = optimize.minimize(fun, np.clip(x0, lower, upper), method="L-BFGS-B",
                                     bounds=list(zip(lower, upper, strict=True)),
                                     options=options)
+            if tight:  # a second pass restarts the curvature estimate on a ridge
+                res = optimize.minimize(fun, res.x, method="L-BFGS-B",
+                                        bounds=list(zip(lower, upper, strict=True)),
+                                        options=options)
+        finally:
+            fun.bounded(None, None)
         return res.x, float(res.fun)
 
     def maximise(self, *, seed: int, n_starts: int,
@@ -100,9 +209,7 @@ class LikelihoodProblem:
         """
         lower, upper = self.coords.lower[self.free], self.coords.upper[self.free]
 
-        def objective(x: np.ndarray) -> float:
-            return -self.loglik(self.full(x)) * self.scale
-
+        objective = self.objective()
         starts = [self.coords.start()[self.free]]
         if start is not None:
             given = {p.name: p.start for p in self.fam.parameters(self.counts)}
@@ -112,7 +219,7 @@ class LikelihoodProblem:
         if len(self.free) and n_starts > 0:
             design = stats.qmc.Sobol(len(self.free), scramble=True, seed=seed).random(64)
             points = lower + design * (upper - lower)
-            values = np.array([objective(x) for x in points])
+            values = objective.many(list(points))
             starts += [points[i] for i in np.argsort(values)[:n_starts]]
         best_x, best_f = None, np.inf
         for x0 in starts:
@@ -125,8 +232,7 @@ class LikelihoodProblem:
     def polish(self, u_full: np.ndarray) -> tuple[np.ndarray, float]:
         """A tight local maximisation from the full coordinates ``u_full``."""
         lower, upper = self.coords.lower[self.free], self.coords.upper[self.free]
-        x, f = self._minimise(lambda x: -self.loglik(self.full(x)) * self.scale,
-                              u_full[self.free], lower, upper, tight=True)
+        x, f = self._minimise(self.objective(), u_full[self.free], lower, upper, tight=True)
         return x, -f / self.scale
 
     def intervals(self, u_hat: np.ndarray, ll_hat: float, level: float
@@ -166,15 +272,11 @@ class LikelihoodProblem:
                         design: np.ndarray | None = design) -> float:
                 base = dict(pinned)
                 base[j] = x
-
-                def objective(y: np.ndarray) -> float:
-                    u = self.full(y, coords, base, others)
-                    return -self.loglik(u, coords) * self.scale
-
+                objective = self.objective(coords, base, others)
                 y, f = self._minimise(objective, warm["x"], lower, upper)
                 # A local optimum matters only where it would put the value outside.
                 if design is not None and -f / self.scale < ll_hat - crit:
-                    start = design[int(np.argmin([objective(d) for d in design]))]
+                    start = design[int(np.argmin(objective.many(list(design))))]
                     y2, f2 = self._minimise(objective, start, lower, upper)
                     if f2 < f:
                         y, f = y2, f2
