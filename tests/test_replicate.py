@@ -55,6 +55,11 @@ def test_replication_tiny_budget_writes_stable_results(tmp_path, monkeypatch):
     assert len(card["personas"]) == 2 + 5 + 2 * 2 + 6
     for entry in card["personas"]:
         assert entry["best_family"] and set(entry["ci"]) <= set(entry["params"])
+    # The tiny budget's present-bias bootstrap draws 19 data sets (the demo's 99).
+    methods = [e["present_bias"]["method"] for e in card["personas"] if e["present_bias"]]
+    assert len(methods) == 5 + 6
+    assert any("/ (1 + 19)" in m for m in methods)
+    assert not any("(1 + 99)" in m for m in methods)
     assert "# Behavioural model card" in (out / "model_card.md").read_text()
     assert set(on_disk["fidelity"]["per_game"]) == set(replicate.GAMES)
     # Human fidelity is a skill against the best constant policy: the constant itself

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from subrational_gym.learners.sweeps import SweepError
+from subrational_gym.model_card import PRESENT_BIAS_DRAWS
 from subrational_gym.studies import STUDIES
 
 GAMES = tuple(STUDIES)
@@ -41,6 +42,8 @@ class Budget:
             (``llm_expert`` and learners; each costs seconds to a minute per game).
         learners: The imitation learners and RL baselines trained.
         few_seed_learners: Learners trained on ``few_seeds`` only.
+        present_bias_draws: Bootstrap draws of the model card's present-bias test (19
+            is the fewest at which a test at 5% can reject: the smallest p is 1/20).
     """
 
     n_episodes: int
@@ -51,6 +54,7 @@ class Budget:
     hypothesis_sources: tuple[str, ...] = ("llm_expert", PAPER_LEARNER)
     learners: tuple[str, ...] = (*IMITATION, *RL)
     few_seed_learners: tuple[str, ...] = ("gail", "airl")
+    present_bias_draws: int = PRESENT_BIAS_DRAWS
 
     def seeds_of(self, learner: str) -> tuple[int, ...]:
         """The seeds ``learner`` trains with (RL baselines: the first seed only)."""
@@ -84,8 +88,10 @@ class Budget:
 
 BUDGETS: dict[str, Budget] = {
     # A smoke test of the whole pipeline, seconds per game.
+    # The card's present-bias bootstrap draws 19 data sets (its p resolves 0.05, not 0.01).
     "tiny": Budget(20, (0,), (0,), {"bc": 2, "distribution_matching": 30, "gail": 512,
-                                    "airl": 512, "ppo": 512, "dqn": 512}, 500),
+                                    "airl": 512, "ppo": 512, "dqn": 512}, 500,
+                   present_bias_draws=19),
     # make demo (goal: under 10 minutes on 2 cores after installation, see README). The
     # paper's learner (distribution matching, whose verdicts are the headline) on three
     # seeds; BC, GAIL and AIRL on one. BC and distribution matching use their tuned

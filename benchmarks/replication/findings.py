@@ -128,6 +128,7 @@ class Fits:
                 self.runner.call(model_card.card_entry, counts, variant=variant,
                                  persona=persona,
                                  human=card_figures(self.records, game, variant, persona),
+                                 draws=self.budget.present_bias_draws,
                                  name=f"the model card entry of {game} / {variant} / {persona}")
                 for (game, variant, persona, s), counts in self.evidence.counts.items()
                 if s == source and game == study.game]
