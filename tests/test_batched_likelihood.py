@@ -8,7 +8,7 @@ import pytest
 from subrational_gym import planning, policies
 from subrational_gym.controls import uniform_policy
 from subrational_gym.inference import ActionCounts, fit
-from subrational_gym.inference.optimiser import Objective, _forward_points
+from subrational_gym.inference.optimiser import Objective, forward_steps
 
 pytestmark = pytest.mark.core
 
@@ -74,42 +74,40 @@ def _family(counts, name):
     return _resolve(name, counts)
 
 
-def test_points_evaluated_ahead_are_the_ones_scipy_asks_for():
-    """Every finite-difference point L-BFGS-B asks for was computed with its centre (no
-    second pass), and the fit is the one scipy's own differences give."""
+def test_the_gradient_is_the_one_scipy_would_take():
+    """One batch (the centre and its forward points) gives scipy's own forward difference,
+    to the last bit, inside the box and at both bounds; the fit is the one L-BFGS-B finds
+    with scipy's differences; every batch holds the centre and one point per coordinate."""
     from scipy import optimize
+    from scipy.optimize._numdiff import approx_derivative
 
     lower, upper = np.array([-1.0, 0.0]), np.array([1.0, 2.0])
-    asked, computed = [], []
+    sizes = []
 
     def f(x):
-        return float((x[0] - 0.3) ** 2 + (x[1] - 2.0) ** 2 + x[0] * x[1])
+        return float((x[0] - 0.3) ** 2 + (x[1] - 2.0) ** 2 + x[0] * x[1] + np.sin(3 * x[0]))
 
     def many(xs):
-        computed.extend(map(tuple, xs))
+        sizes.append(len(xs))
         return np.array([f(x) for x in xs])
 
     objective = Objective(f, many)
-    objective.bounded(lower, upper)
-    original = objective.map
-
-    def spy(func, points):
-        points = list(points)
-        asked.extend(map(tuple, points))
-        return original(func, points)
-
-    res = optimize.minimize(objective, np.array([0.5, 1.0]), method="L-BFGS-B",
-                            bounds=list(zip(lower, upper, strict=True)),
-                            options={"workers": spy})
+    for x in ([0.5, 1.0], [1.0, 2.0], [-1.0, 0.0], [0.0, 2.0 - 1e-9]):
+        x = np.array(x)
+        value, grad = objective.value_and_grad(x, lower, upper)
+        theirs = approx_derivative(f, x, method="2-point", f0=f(x), abs_step=1e-8,
+                                   bounds=(lower, upper))
+        assert value == f(x)
+        np.testing.assert_array_equal(grad, theirs)
+    ours = optimize.minimize(objective.value_and_grad, np.array([0.5, 1.0]),
+                             args=(lower, upper), jac=True, method="L-BFGS-B",
+                             bounds=list(zip(lower, upper, strict=True)))
     plain = optimize.minimize(f, np.array([0.5, 1.0]), method="L-BFGS-B",
                               bounds=list(zip(lower, upper, strict=True)))
-    assert asked and set(asked) <= set(computed)
-    # Nothing computed twice: each point once, with its centre.
-    assert len(computed) == 3 * len(asked) // 2
-    np.testing.assert_array_equal(res.x, plain.x)
-    # At the upper bound the step is taken backwards, as scipy does.
-    points = _forward_points(np.array([0.0, 2.0]), lower, upper)
-    assert points[1][1] < 2.0 and points[0][0] > 0.0
+    np.testing.assert_array_equal(ours.x, plain.x)
+    assert set(sizes) == {3}
+    steps = forward_steps(np.array([0.0, 2.0]), lower, upper)
+    assert steps[0] > 0 > steps[1]  # backwards at the upper bound
 
 
 def test_a_fit_is_the_same_with_and_without_the_batch(monkeypatch):

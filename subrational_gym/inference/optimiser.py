@@ -9,7 +9,7 @@ optima of ridged likelihoods by restarts and by every point visited on the way.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -23,13 +23,13 @@ FD_STEP = 1e-8
 
 
 class Objective:
-    """A function to minimise, evaluated with its finite-difference points in one batch.
+    """A function to minimise, with its gradient from one batch of evaluations.
 
-    L-BFGS-B asks for the value and the gradient together at every point, and scipy's
-    forward differences need the function at ``x + h e_i`` for each coordinate: at a
-    point inside :meth:`bounded`, a call computes ``x`` and those points in one batch
-    (``many``) and keeps the latter for the ``workers`` map scipy calls next
-    (:meth:`map`). The gradient is scipy's own; only where the points are computed moves.
+    L-BFGS-B asks for the value and the gradient together at every point. The gradient
+    is the forward difference scipy would take itself (:func:`forward_steps`: L-BFGS-B's
+    absolute step, turned back at a bound), with ``x`` and its ``x + h e_i`` evaluated in
+    one batch (``many``): a family that sweeps a batch in one pass pays little more
+    than for one point.
 
     Args:
         one: ``x -> f(x)``.
@@ -39,56 +39,44 @@ class Objective:
     def __init__(self, one: Callable[[np.ndarray], float],
                  many: Callable[[list[np.ndarray]], np.ndarray]) -> None:
         self.one, self.many = one, many
-        self._bounds: tuple[np.ndarray, np.ndarray] | None = None
-        self._ahead: dict[bytes, float] = {}
-
-    def bounded(self, lower: np.ndarray | None, upper: np.ndarray | None) -> None:
-        """Evaluate ahead within these bounds (None: stop doing so)."""
-        self._bounds = None if lower is None or upper is None else (lower, upper)
-        self._ahead.clear()
 
     def __call__(self, x: np.ndarray) -> float:
-        """``f(x)``, and the finite-difference points at ``x`` kept for :meth:`map`."""
-        if self._bounds is None or len(x) == 0:
-            return self.one(x)
-        points = _forward_points(np.asarray(x, dtype=float), *self._bounds)
-        values = self.many([x, *points])
-        self._ahead = {p.tobytes(): float(v) for p, v in zip(points, values[1:], strict=True)}
-        return float(values[0])
+        """``f(x)``."""
+        return self.one(x)
 
-    def map(self, func: Callable[[np.ndarray], Any], points: Iterable[np.ndarray]
-            ) -> list[np.ndarray]:
-        """The ``workers`` map scipy calls: ``func`` (this objective, wrapped) at each point.
-
-        Points evaluated ahead are taken from there, the others computed in one batch.
-        """
-        points = list(points)
-        values: list[float | None] = [self._ahead.get(p.tobytes()) for p in points]
-        missing = [i for i, v in enumerate(values) if v is None]
-        if missing:
-            for i, v in zip(missing, self.many([points[i] for i in missing]), strict=True):
-                values[i] = float(v)
-        return [np.atleast_1d(v) for v in values]
+    def value_and_grad(self, x: np.ndarray, lower: np.ndarray, upper: np.ndarray
+                       ) -> tuple[float, np.ndarray]:
+        """``f(x)`` and its forward-difference gradient inside the box ``[lower, upper]``."""
+        x = np.asarray(x, dtype=float)
+        h = forward_steps(x, lower, upper)
+        points = []
+        for i in range(len(x)):
+            point = np.copy(x)
+            point[i] = x[i] + h[i]
+            points.append(point)
+        values = np.asarray(self.many([x, *points]), dtype=float)
+        dx = np.array([p[i] - x[i] for i, p in enumerate(points)])
+        return float(values[0]), (values[1:] - values[0]) / dx
 
 
-def _forward_points(x: np.ndarray, lower: np.ndarray, upper: np.ndarray
-                    ) -> list[np.ndarray]:
-    """The points of scipy's forward differences at ``x`` with L-BFGS-B's absolute step.
+def forward_steps(x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """The steps of scipy's forward differences at ``x`` with L-BFGS-B's absolute step.
 
-    The step is flipped where it would leave the box and the backward one fits, as in
-    scipy's ``approx_derivative``; a point it computes otherwise is simply evaluated
-    when asked for.
+    As ``scipy.optimize.approx_derivative`` takes them (``abs_step=1e-8``, one-sided,
+    within bounds): a step too small to move ``x`` falls back to the relative one; a step
+    that would leave the box is turned back when the backward one fits, else shortened
+    to the room on the wider side.
     """
+    sign = (x >= 0).astype(float) * 2 - 1
     h = np.full(len(x), FD_STEP)
+    h = np.where((x + h) - x == 0, np.finfo(float).eps ** 0.5 * sign * np.maximum(1.0, np.abs(x)),
+                 h)
+    below, above = x - lower, upper - x
     ahead = x + h
-    flip = ((ahead < lower) | (ahead > upper)) & (h <= np.maximum(x - lower, upper - x))
-    h[flip] *= -1
-    out = []
-    for i in range(len(x)):
-        point = np.copy(x)
-        point[i] = x[i] + h[i]
-        out.append(point)
-    return out
+    fitting = np.abs(h) <= np.maximum(below, above)
+    h = np.where(((ahead < lower) | (ahead > upper)) & fitting, -h, h)
+    h = np.where(~fitting & (above >= below), above, h)
+    return np.where(~fitting & (above < below), -below, h)
 
 
 class LikelihoodProblem:
@@ -185,20 +173,15 @@ class LikelihoodProblem:
             return x0, fun(x0)
         options: dict[str, Any] = {"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-10} if tight \
             else {"maxiter": 500}
-        # scipy's own forward differences (the same steps and bounds handling), their
-        # points evaluated in one batch: see Family.log_likelihoods.
-        options["workers"] = fun.map
-        fun.bounded(lower, upper)
-        try:
-            res = optimize.minimize(fun, np.clip(x0, lower, upper), method="L-BFGS-B",
-                                    bounds=list(zip(lower, upper, strict=True)),
-                                    options=options)
-            if tight:  # a second pass restarts the curvature estimate on a ridge
-                res = optimize.minimize(fun, res.x, method="L-BFGS-B",
-                                        bounds=list(zip(lower, upper, strict=True)),
-                                        options=options)
-        finally:
-            fun.bounded(None, None)
+        # scipy's own forward differences, their points evaluated in one batch with the
+        # centre: see Objective and Family.log_likelihoods.
+        bounds = list(zip(lower, upper, strict=True))
+        res = optimize.minimize(fun.value_and_grad, np.clip(x0, lower, upper),
+                                args=(lower, upper), jac=True, method="L-BFGS-B",
+                                bounds=bounds, options=options)
+        if tight:  # a second pass restarts the curvature estimate on a ridge
+            res = optimize.minimize(fun.value_and_grad, res.x, args=(lower, upper), jac=True,
+                                    method="L-BFGS-B", bounds=bounds, options=options)
         return res.x, float(res.fun)
 
     def maximise(self, *, seed: int, n_starts: int,
