@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from functools import partial
 
 import pytest
@@ -169,10 +172,6 @@ def test_behaviour_effect_of_identical_or_missing_episodes():
 
 
 def test_the_known_answers_command_as_a_user_runs_it(tmp_path):
-    import json
-    import subprocess
-    import sys
-
     out = tmp_path / "known.json"
     done = subprocess.run([sys.executable, "-m", "benchmarks.known_answers", "--games",
                            "ultimatum", "--out", str(out)], capture_output=True, text=True,
@@ -217,3 +216,20 @@ def test_no_false_no_when_a_student_is_time_consistent(seed):
 def test_time_consistent_students_alike_are_not_reproduced():
     v = hypotheses.procrastination(_students((1.0, 1.0, 1.0), 0), seed=0)
     assert v.verdict == hypotheses.NOT_REPRODUCED, v.bottom_line
+
+
+def test_the_unplanned_command_draws_exactly_the_budget(tmp_path):
+    """``--unplanned`` judges every control on exactly ``--episodes`` per persona (the
+    below-SESOI control on its multiple), even where the study plans more, and says so."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "unplanned.json"
+    done = subprocess.run([sys.executable, "-m", "benchmarks.known_answers", "--games",
+                           "ultimatum", "--unplanned", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    written = json.loads(out.read_text())
+    assert written["planned"] == {}
+    assert {r["episodes"] for r in written["rows"]} == {200, 200 * controls.SMALL_EFFECT_EPISODES}
+    assert "planned number" not in out.with_suffix(".md").read_text().splitlines()[0]
