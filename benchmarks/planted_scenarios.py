@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.replication import BUDGETS, GAMES, PAPER_LEARNER, Args, Replication
+from benchmarks import replication
+from benchmarks.replication import BUDGETS, GAMES, PAPER_LEARNER, Args
 from llm_experts.planted import SCENARIOS, PlantedLLMServer
 
 
@@ -33,7 +34,7 @@ def run_scenario(scenario: str, *, budget: str, workers: int, out: Path,
         args = Args(budget=budget, games=tuple(games), model="planted",
                     base_url=server.base_url, cache=out / "answers.sqlite", out=out,
                     perf=False, progress=False, workers=workers, learners=(PAPER_LEARNER,))
-        summary = Replication(args).run()
+        summary = replication.Replication(args).run()
     rows = []
     for f in summary["findings"]:
         learner = f["by_source"][PAPER_LEARNER]

@@ -24,6 +24,7 @@ this module is the command and keeps the names other scripts import.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from benchmarks.replication.cli import cli, main, parse_args
 from benchmarks.replication.config import (
@@ -37,10 +38,23 @@ from benchmarks.replication.config import (
     Args,
     Budget,
 )
-from benchmarks.replication.run import Replication
+
+if TYPE_CHECKING:
+    from benchmarks.replication.run import Replication
 
 __all__ = ["BUDGETS", "GAMES", "GAMMAS", "IMITATION", "PAPER_LEARNER", "RL", "RL_GAMMA",
            "Args", "Budget", "Replication", "cli", "main", "parse_args"]
+
+
+def __getattr__(name: str) -> object:
+    # The orchestrator (and with it torch, the learners and the model client) is imported
+    # on first use, so ``--help`` and the budgets answer in a few seconds.
+    if name == "Replication":
+        from benchmarks.replication.run import Replication
+
+        return Replication
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 if __name__ == "__main__":
     sys.exit(cli())

@@ -16,15 +16,23 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from subrational_gym.human_data import figures_for
+from subrational_gym.studies import STUDIES
 
-from subrational_gym.human_data import figures_for  # noqa: E402
-from subrational_gym.studies import STUDIES  # noqa: E402
+
+def _pyplot() -> Any:
+    """Matplotlib's pyplot on the Agg backend, imported at the first plot.
+
+    The import takes seconds, and the tables and reports need none of it.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _human_overlay(ax: Any, game: str, xs: Sequence[float]) -> None:
@@ -85,6 +93,9 @@ def plot_behaviour(
         title: Plot title (default: the game's).
     """
     study = STUDIES[game]
+    plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = plt.subplots(figsize=(9.5, 4.8))
     xs: Sequence[float] = []
     for label, summary in curves.items():

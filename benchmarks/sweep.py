@@ -50,19 +50,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import reporting
+from benchmarks import replication, reporting
 from benchmarks.replication import (
     BUDGETS,
     IMITATION,
     RL,
     Args,
     Budget,
-    Replication,
     RunRecords,
 )
 from llm_experts import EndpointUnreachableError
-from subrational_gym.learners.defaults import resolve
-from subrational_gym.learners.sweeps import EXECUTORS, SweepError
+from subrational_gym.learners.errors import SweepError
+from subrational_gym.runner.executors import EXECUTORS
 from subrational_gym.studies import STUDIES
 
 #: Where the dry run reads measured seconds per training run and per model call.
@@ -231,6 +230,8 @@ def _run_scale(alg: str, game: str, steps: int | None, n_episodes: int) -> float
     them; BC's epochs pass over every demonstration, so its time also grows with the
     episodes. The demo's mean is taken over its games, so this is a ratio of means.
     """
+    from subrational_gym.learners.defaults import resolve  # torch: only when estimating
+
     demo = BUDGETS["demo"]
     mine = resolve(alg, game, budget=steps).budget
     theirs = resolve(alg, game, budget=demo.steps.get(alg)).budget
@@ -346,7 +347,7 @@ def run(config: SweepConfig) -> dict[str, Any]:
     for model in config.models:
         print(f"[sweep] model {model.slug}", flush=True)
         # Every named seed trains every learner (the job budget, not the preset's rule).
-        rep = Replication(config.args_for(model), budget=config.job_budget())
+        rep = replication.Replication(config.args_for(model), budget=config.job_budget())
         summaries[model.slug] = rep.run()
         records[model.slug] = rep.records
     config.out.mkdir(parents=True, exist_ok=True)

@@ -8,33 +8,87 @@ the embedded one starts on first use.
 
 from __future__ import annotations
 
-from llm_experts.cache import AnswerCache, ProvenanceLog, ProvenanceRecord
-from llm_experts.client import LLMClient, SampleResult, SampleSettings
-from llm_experts.cost import CallPlan
-from llm_experts.demonstrations import load_demonstrations, save_demonstrations
-from llm_experts.endpoint import EndpointConfig
-from llm_experts.errors import (
-    CacheCorruptError,
-    CallBudgetError,
-    ConfigurationError,
-    DemonstrationFileError,
-    EndpointLimitError,
-    EndpointUnreachableError,
-    InvalidAnswerError,
-    InvalidStateError,
-    LLMExpertError,
-    ModelCallError,
-    ServerStartError,
-)
-from llm_experts.parsing import ParsedAnswer, parse_answer
-from llm_experts.personas import PRESETS, Persona, custom_persona, get_persona
-from llm_experts.prompts import PROMPT_VERSIONS, Prompt, build_prompt
-from llm_experts.providers import PROFILES, PROVIDERS, ProviderProfile, get_profile
-from llm_experts.scorer import ScoreSettings
-from llm_experts.scoring import ScoreResult
-from llm_experts.server import EmbeddedServer, default_server
-from llm_experts.transport import RetryPolicy
-from llm_experts.usage import Usage
+import importlib
+from typing import TYPE_CHECKING
+
+#: Where each public name lives: the package imports a module when one of its names is
+#: first used, so ``import llm_experts`` (and a command's ``--help``) does not load the
+#: openai client, scipy or the games until they are needed.
+_WHERE = {
+    "AnswerCache": "llm_experts.cache",
+    "ProvenanceLog": "llm_experts.cache",
+    "ProvenanceRecord": "llm_experts.cache",
+    "LLMClient": "llm_experts.client",
+    "SampleResult": "llm_experts.client",
+    "SampleSettings": "llm_experts.client",
+    "CallPlan": "llm_experts.cost",
+    "load_demonstrations": "llm_experts.demonstrations",
+    "save_demonstrations": "llm_experts.demonstrations",
+    "EndpointConfig": "llm_experts.endpoint",
+    "CacheCorruptError": "llm_experts.errors",
+    "CallBudgetError": "llm_experts.errors",
+    "ConfigurationError": "llm_experts.errors",
+    "DemonstrationFileError": "llm_experts.errors",
+    "EndpointLimitError": "llm_experts.errors",
+    "EndpointUnreachableError": "llm_experts.errors",
+    "InvalidAnswerError": "llm_experts.errors",
+    "InvalidStateError": "llm_experts.errors",
+    "LLMExpertError": "llm_experts.errors",
+    "ModelCallError": "llm_experts.errors",
+    "ServerStartError": "llm_experts.errors",
+    "ExpertConfig": "llm_experts.expert",
+    "LLMExpert": "llm_experts.expert",
+    "ParsedAnswer": "llm_experts.parsing",
+    "parse_answer": "llm_experts.parsing",
+    "PRESETS": "llm_experts.personas",
+    "Persona": "llm_experts.personas",
+    "custom_persona": "llm_experts.personas",
+    "get_persona": "llm_experts.personas",
+    "PROMPT_VERSIONS": "llm_experts.prompts",
+    "Prompt": "llm_experts.prompts",
+    "build_prompt": "llm_experts.prompts",
+    "PROFILES": "llm_experts.providers",
+    "PROVIDERS": "llm_experts.providers",
+    "ProviderProfile": "llm_experts.providers",
+    "get_profile": "llm_experts.providers",
+    "ScoreSettings": "llm_experts.scorer",
+    "ScoreResult": "llm_experts.scoring",
+    "EmbeddedServer": "llm_experts.server",
+    "default_server": "llm_experts.server",
+    "RetryPolicy": "llm_experts.transport",
+    "Usage": "llm_experts.usage",
+}
+
+if TYPE_CHECKING:  # the names as static tools see them
+    from llm_experts.cache import AnswerCache, ProvenanceLog, ProvenanceRecord
+    from llm_experts.client import LLMClient, SampleResult, SampleSettings
+    from llm_experts.cost import CallPlan
+    from llm_experts.demonstrations import load_demonstrations, save_demonstrations
+    from llm_experts.endpoint import EndpointConfig
+    from llm_experts.errors import (
+        CacheCorruptError,
+        CallBudgetError,
+        ConfigurationError,
+        DemonstrationFileError,
+        EndpointLimitError,
+        EndpointUnreachableError,
+        InvalidAnswerError,
+        InvalidStateError,
+        LLMExpertError,
+        ModelCallError,
+        ServerStartError,
+    )
+    from llm_experts.expert import ExpertConfig, LLMExpert
+    from llm_experts.parsing import ParsedAnswer, parse_answer
+    from llm_experts.personas import PRESETS, Persona, custom_persona, get_persona
+    from llm_experts.prompts import PROMPT_VERSIONS, Prompt, build_prompt
+    from llm_experts.providers import PROFILES, PROVIDERS, ProviderProfile, get_profile
+    from llm_experts.scorer import ScoreSettings
+    from llm_experts.scoring import ScoreResult
+    from llm_experts.server import EmbeddedServer, default_server
+    from llm_experts.transport import RetryPolicy
+    from llm_experts.usage import Usage
+
 
 __all__ = [
     "PRESETS",
@@ -83,9 +137,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    # LLMExpert needs subrational_gym; import it lazily so the client layer works without it.
-    if name in ("LLMExpert", "ExpertConfig"):
-        from llm_experts import expert
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'llm_experts' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return getattr(expert, name)
-    raise AttributeError(f"module 'llm_experts' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -16,6 +16,8 @@ The public names are re-exported here.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from benchmarks.replication.config import (
     BUDGETS,
     GAMES,
@@ -28,7 +30,19 @@ from benchmarks.replication.config import (
     Budget,
 )
 from benchmarks.replication.records import Finding, RunRecords
-from benchmarks.replication.run import Replication
+
+if TYPE_CHECKING:
+    from benchmarks.replication.run import Replication
 
 __all__ = ["BUDGETS", "GAMES", "GAMMAS", "IMITATION", "PAPER_LEARNER", "RL", "RL_GAMMA",
            "Args", "Budget", "Finding", "Replication", "RunRecords"]
+
+
+def __getattr__(name: str) -> object:
+    # The orchestrator (and with it torch, the learners and the model client) is imported
+    # on first use, so ``--help`` and the budgets answer in a few seconds.
+    if name == "Replication":
+        from benchmarks.replication.run import Replication
+
+        return Replication
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

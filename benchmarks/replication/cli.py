@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.replication.config import BUDGETS, GAMES, Args
-from benchmarks.replication.run import Replication
 from llm_experts import CallBudgetError, EndpointUnreachableError
 from llm_experts.providers import PROVIDERS
-from subrational_gym.learners.sweeps import EXECUTORS
+from subrational_gym.runner.executors import EXECUTORS
 
 DESCRIPTION = "The paper replication and the project's main job (``make demo``)."
 
@@ -105,7 +104,10 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the replication from the command line; returns the summary (summary.json)."""
-    return Replication(parse_args(argv)).run()
+    args = parse_args(argv)
+    from benchmarks.replication.run import Replication
+
+    return Replication(args).run()
 
 
 def cli(argv: Sequence[str] | None = None) -> int:
@@ -115,7 +117,9 @@ def cli(argv: Sequence[str] | None = None) -> int:
     and status 2; a spent ``--max-calls`` budget status 3; Ctrl-C names where this run's
     answers and finished jobs are kept (its own ``--jobs-dir`` or ``<out>/jobs``), 130.
     """
-    args = parse_args(argv)
+    args = parse_args(argv)  # --help and bad flags answer before the heavy imports
+    from benchmarks.replication.run import Replication
+
     try:
         Replication(args).run()
     except CallBudgetError as exc:

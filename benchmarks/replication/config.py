@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from subrational_gym.learners.sweeps import SweepError
+from subrational_gym.learners.errors import SweepError
 from subrational_gym.model_card import PRESENT_BIAS_DRAWS
 from subrational_gym.studies import STUDIES
 

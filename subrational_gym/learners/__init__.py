@@ -25,44 +25,89 @@ the rest of :mod:`subrational_gym` never imports it.
 
 from __future__ import annotations
 
-from subrational_gym.learners.adversarial import (
-    STOCK,
-    AdversarialHyperparameters,
-    AIRLHyperparameters,
-    GAILHyperparameters,
-)
-from subrational_gym.learners.cloning import (
-    BCHyperparameters,
-    DistributionMatchingHyperparameters,
-)
-from subrational_gym.learners.defaults import (
-    ALGORITHMS,
-    DEFAULTS,
-    GAME_DEFAULTS,
-    IMITATION_ALGORITHMS,
-    RECORDS,
-    RL_ALGORITHMS,
-    SMOKE_BUDGETS,
-    resolve,
-)
-from subrational_gym.learners.demonstrations import (
-    action_counts,
-    empirical_policy,
-    generate_demonstrations,
-)
-from subrational_gym.learners.errors import LearnerError, PolicyFileError
-from subrational_gym.learners.features import FEATURE_KINDS, FeatureMap, FeatureWrapper
-from subrational_gym.learners.hyperparameters import VENVS, Hyperparameters
-from subrational_gym.learners.networks import as_tabular_policy, distil
-from subrational_gym.learners.persistence import load, save
-from subrational_gym.learners.reinforcement import (
-    DQNHyperparameters,
-    PPOHyperparameters,
-    ValueIterationHyperparameters,
-)
-from subrational_gym.learners.seeding import seed_everything
-from subrational_gym.learners.training import TrainRecord, TrainResult, train
-from subrational_gym.learners.vec_env import SubrationalVecEnv
+import importlib
+from typing import TYPE_CHECKING
+
+#: Where each public name lives: a module is imported when one of its names is first
+#: used, so import subrational_gym.learners (and learners.errors) loads no torch.
+_WHERE = {
+    "AIRLHyperparameters": "subrational_gym.learners.adversarial",
+    "AdversarialHyperparameters": "subrational_gym.learners.adversarial",
+    "GAILHyperparameters": "subrational_gym.learners.adversarial",
+    "STOCK": "subrational_gym.learners.adversarial",
+    "BCHyperparameters": "subrational_gym.learners.cloning",
+    "DistributionMatchingHyperparameters": "subrational_gym.learners.cloning",
+    "ALGORITHMS": "subrational_gym.learners.defaults",
+    "DEFAULTS": "subrational_gym.learners.defaults",
+    "GAME_DEFAULTS": "subrational_gym.learners.defaults",
+    "IMITATION_ALGORITHMS": "subrational_gym.learners.defaults",
+    "RECORDS": "subrational_gym.learners.defaults",
+    "RL_ALGORITHMS": "subrational_gym.learners.defaults",
+    "SMOKE_BUDGETS": "subrational_gym.learners.defaults",
+    "resolve": "subrational_gym.learners.defaults",
+    "action_counts": "subrational_gym.learners.demonstrations",
+    "empirical_policy": "subrational_gym.learners.demonstrations",
+    "generate_demonstrations": "subrational_gym.learners.demonstrations",
+    "LearnerError": "subrational_gym.learners.errors",
+    "PolicyFileError": "subrational_gym.learners.errors",
+    "FEATURE_KINDS": "subrational_gym.learners.features",
+    "FeatureMap": "subrational_gym.learners.features",
+    "FeatureWrapper": "subrational_gym.learners.features",
+    "Hyperparameters": "subrational_gym.learners.hyperparameters",
+    "VENVS": "subrational_gym.learners.hyperparameters",
+    "as_tabular_policy": "subrational_gym.learners.networks",
+    "distil": "subrational_gym.learners.networks",
+    "load": "subrational_gym.learners.persistence",
+    "save": "subrational_gym.learners.persistence",
+    "DQNHyperparameters": "subrational_gym.learners.reinforcement",
+    "PPOHyperparameters": "subrational_gym.learners.reinforcement",
+    "ValueIterationHyperparameters": "subrational_gym.learners.reinforcement",
+    "seed_everything": "subrational_gym.learners.seeding",
+    "TrainRecord": "subrational_gym.learners.training",
+    "TrainResult": "subrational_gym.learners.training",
+    "train": "subrational_gym.learners.training",
+    "SubrationalVecEnv": "subrational_gym.learners.vec_env",
+}
+
+if TYPE_CHECKING:  # the names as static tools see them
+    from subrational_gym.learners.adversarial import (
+        STOCK,
+        AdversarialHyperparameters,
+        AIRLHyperparameters,
+        GAILHyperparameters,
+    )
+    from subrational_gym.learners.cloning import (
+        BCHyperparameters,
+        DistributionMatchingHyperparameters,
+    )
+    from subrational_gym.learners.defaults import (
+        ALGORITHMS,
+        DEFAULTS,
+        GAME_DEFAULTS,
+        IMITATION_ALGORITHMS,
+        RECORDS,
+        RL_ALGORITHMS,
+        SMOKE_BUDGETS,
+        resolve,
+    )
+    from subrational_gym.learners.demonstrations import (
+        action_counts,
+        empirical_policy,
+        generate_demonstrations,
+    )
+    from subrational_gym.learners.errors import LearnerError, PolicyFileError
+    from subrational_gym.learners.features import FEATURE_KINDS, FeatureMap, FeatureWrapper
+    from subrational_gym.learners.hyperparameters import VENVS, Hyperparameters
+    from subrational_gym.learners.networks import as_tabular_policy, distil
+    from subrational_gym.learners.persistence import load, save
+    from subrational_gym.learners.reinforcement import (
+        DQNHyperparameters,
+        PPOHyperparameters,
+        ValueIterationHyperparameters,
+    )
+    from subrational_gym.learners.seeding import seed_everything
+    from subrational_gym.learners.training import TrainRecord, TrainResult, train
+    from subrational_gym.learners.vec_env import SubrationalVecEnv
 
 __all__ = [
     "AIRLHyperparameters",
@@ -102,3 +147,16 @@ __all__ = [
     "seed_everything",
     "train",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'subrational_gym.learners' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

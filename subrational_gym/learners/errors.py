@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from subrational_gym.errors import SubrationalError
+from subrational_gym.runner.errors import RunnerError
 
 
 class LearnerError(SubrationalError, ValueError):
@@ -11,3 +12,7 @@ class LearnerError(SubrationalError, ValueError):
 
 class PolicyFileError(SubrationalError, ValueError):
     """A saved-policy file is missing, malformed or from an incompatible format version."""
+
+
+class SweepError(LearnerError, RunnerError):
+    """A job failed after its retries, or a sweep was configured wrongly."""

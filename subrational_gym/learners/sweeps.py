@@ -57,7 +57,7 @@ import numpy as np
 from subrational_gym import make_env
 from subrational_gym.evaluation import behaviour_summary, total_variation
 from subrational_gym.learners.demonstrations import generate_demonstrations
-from subrational_gym.learners.errors import LearnerError
+from subrational_gym.learners.errors import SweepError
 from subrational_gym.learners.training import (
     ALGORITHMS,
     IMITATION_ALGORITHMS,
@@ -65,7 +65,7 @@ from subrational_gym.learners.training import (
     train,
 )
 from subrational_gym.policies import TabularPolicy
-from subrational_gym.runner import EXECUTORS, Call, Run, RunnerError, RunStore, Shared, Task
+from subrational_gym.runner import EXECUTORS, Call, Run, RunStore, Shared, Task
 from subrational_gym.runner import Runner as TaskRunner  # the generic one this wraps
 
 __all__ = ["EXECUTORS", "Job", "RunStore", "Runner", "SweepError", "Task", "comparable",
@@ -77,10 +77,6 @@ VOLATILE = ("train_seconds", "seconds", "finished_at", "worker", "reused", "log"
 #: What the local workers import once, before they fork: the learners (torch's compiler
 #: module too, which torch otherwise imports at the first training step in each worker).
 PRELOAD = (__name__, "torch._dynamo")
-
-class SweepError(LearnerError, RunnerError):
-    """A job failed after its retries, or a sweep was configured wrongly."""
-
 
 def table_digest(probs: np.ndarray) -> str:
     """A short digest of an action table (float64 bytes and shape)."""
