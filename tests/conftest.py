@@ -30,30 +30,31 @@ CORE_PACKAGE, NOT_CORE = ROOT / "subrational_gym", ROOT / "subrational_gym" / "l
 #: The order in which make test hands the test files to its two processes (pytest-xdist,
 #: ``--dist loadfile --no-loadscope-reorder``): the longest first, so that the two finish
 #: together. xdist's own order (most tests first) left the one-test replication files for
-#: last, on one process while the other sat idle. Seconds of each file's tests in the
-#: whole suite on two processes (``--junitxml`` times; 2026-12-03, a quiet machine, after
-#: the batched likelihoods). A file not listed runs after these (one with tests marked
-#: slow first), in collection order: the order only balances the processes, a file
-#: missing here still runs.
+#: last, on one process while the other sat idle. Seconds of each file's tests of 2 s or
+#: more in the whole suite on two processes (``--durations`` of a fresh-clone ``make test``,
+#: 2026-12-04, a quiet machine, with bytecode written and the lazy command imports). A
+#: file not listed runs after these (one with tests marked slow first), in collection
+#: order: the order only balances the processes, a file missing here still runs.
 LONGEST_FIRST: dict[str, float] = {
-    "tests/test_hypotheses.py": 174,
-    "tests/learners/test_sweep_cli.py": 155,
-    "tests/test_replicate.py": 143,
-    "tests/llm_experts/test_conformance.py": 84,
-    "tests/llm_experts/test_planted.py": 75,
-    "tests/learners/test_sweeps.py": 73,
-    "tests/test_replicate_embedded.py": 64,
-    "tests/test_docs.py": 64,
-    "tests/test_inference_bootstrap.py": 56,
-    "tests/llm_experts/test_llm_server.py": 33,
-    "tests/llm_experts/test_llm_expert.py": 28,
-    "tests/test_benchmarks_core.py": 27,
-    "tests/llm_experts/test_llm_load_benchmark.py": 20,
-    "tests/learners/test_benchmarks.py": 20,
-    "tests/learners/test_learners.py": 19,
-    "tests/llm_experts/test_llm_snippet.py": 19,
-    "tests/test_inference.py": 13,
+    "tests/learners/test_sweep_cli.py": 152,
+    "tests/test_hypotheses.py": 127,
+    "tests/test_replicate.py": 123,
+    "tests/llm_experts/test_conformance.py": 111,
+    "tests/test_replicate_embedded.py": 73,
+    "tests/llm_experts/test_planted.py": 61,
+    "tests/test_docs.py": 50,
+    "tests/learners/test_sweeps.py": 48,
+    "tests/test_inference_bootstrap.py": 45,
+    "tests/llm_experts/test_llm_expert.py": 24,
+    "tests/llm_experts/test_llm_server.py": 22,
+    "tests/llm_experts/test_llm_load_benchmark.py": 22,
+    "tests/learners/test_benchmarks.py": 22,
+    "tests/test_benchmarks_core.py": 21,
+    "tests/llm_experts/test_llm_snippet.py": 20,
+    "tests/test_inference.py": 17,
+    "tests/test_runner.py": 14,
     "tests/learners/test_inference_cli.py": 13,
+    "tests/llm_experts/test_endpoint.py": 12,
 }
 
 

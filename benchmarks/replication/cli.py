@@ -118,9 +118,10 @@ def cli(argv: Sequence[str] | None = None) -> int:
     answers and finished jobs are kept (its own ``--jobs-dir`` or ``<out>/jobs``), 130.
     """
     args = parse_args(argv)  # --help and bad flags answer before the heavy imports
-    from benchmarks.replication.run import Replication
-
     try:
+        _preflight(args)
+        from benchmarks.replication.run import Replication
+
         Replication(args).run()
     except CallBudgetError as exc:
         print(f"\nstopped: {exc}", file=sys.stderr)
@@ -135,3 +136,21 @@ def cli(argv: Sequence[str] | None = None) -> int:
               f"{args.jobs_dir or args.out / 'jobs'} and are not run again.", file=sys.stderr)
         return 130
     return 0
+
+
+def _preflight(args: Args) -> None:
+    """Check a remote endpoint before the heavy imports (torch, the learners).
+
+    A closed port or a model the endpoint does not serve is then named in a few seconds;
+    the run checks again as it makes its first expert (the embedded server is started
+    by the run itself).
+
+    Raises:
+        EndpointUnreachableError: The endpoint cannot serve the run.
+    """
+    if not (args.base_url or os.environ.get("OPENAI_BASE_URL")):
+        return
+    from llm_experts.endpoint import EndpointConfig, resolve_endpoint
+
+    resolve_endpoint(EndpointConfig(base_url=args.base_url, model=args.model,
+                                    provider=args.provider))
