@@ -26,6 +26,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from benchmarks import replication
 from benchmarks.replication.cli import cli, main, parse_args
 from benchmarks.replication.config import (
     BUDGETS,
@@ -47,13 +48,8 @@ __all__ = ["BUDGETS", "GAMES", "GAMMAS", "IMITATION", "PAPER_LEARNER", "RL", "RL
 
 
 def __getattr__(name: str) -> object:
-    # The orchestrator (and with it torch, the learners and the model client) is imported
-    # on first use, so ``--help`` and the budgets answer in a few seconds.
-    if name == "Replication":
-        from benchmarks.replication.run import Replication
-
-        return Replication
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # Replication: the package imports it on first use (see benchmarks.replication).
+    return getattr(replication, name)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ the embedded one starts on first use.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from subrational_gym._lazy import lazy_names
 
 #: Where each public name lives: the package imports a module when one of its names is
 #: first used, so ``import llm_experts`` (and a command's ``--help``) does not load the
@@ -136,14 +137,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'llm_experts' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_names(__name__, _WHERE, __all__)

@@ -25,8 +25,9 @@ the rest of :mod:`subrational_gym` never imports it.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from subrational_gym._lazy import lazy_names
 
 #: Where each public name lives: a module is imported when one of its names is first
 #: used, so import subrational_gym.learners (and learners.errors) loads no torch.
@@ -149,14 +150,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'subrational_gym.learners' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_names(__name__, _WHERE, __all__)
