@@ -31,6 +31,17 @@ MARSH = "Subrational/Marshmallow-v0"
 PROC = "Subrational/Procrastination-v0"
 DON = "Subrational/DoubleOrNothing-v0"
 COMMIT = {"self_imposed_deadline": True}
+#: How closely a fit reaches the maximum, per decision: the optimiser follows scipy's
+#: forward differences (step 1e-8) on the per-decision log-likelihood, which resolve it to
+#: about 1e-8 along a flat ridge (prospect theory's curvature and weighting: a fit 7e-6
+#: below the truth on 1,675 decisions was seen on an AMD EPYC, whose vector instructions
+#: round differently). A wrong local optimum falls short by orders of magnitude more.
+PRECISION = 1e-8
+
+
+def _slack(counts: ActionCounts) -> float:
+    """The log-likelihood a converged fit of ``counts`` may fall short of the maximum."""
+    return max(1e-6, PRECISION * counts.n_obs)
 
 
 def _counts(policy, n=500, seed=None):
@@ -204,7 +215,7 @@ def test_expected_counts_are_fitted_exactly(family, env_id, kwargs, params, refe
     policy = reference(make_env(env_id, **kwargs))
     counts = ActionCounts.from_policy(policy, 1000)
     result = fit(family, counts, ci=False)
-    assert result.loglik >= log_likelihood(family, counts, params) - 1e-6
+    assert result.loglik >= log_likelihood(family, counts, params) - _slack(counts)
     tv = total_variation(counts.model, policy, result.policy)
     assert tv.max < 0.01, (result.params, params)
 
@@ -214,7 +225,7 @@ def test_true_parameters_never_beat_the_maximum():
         for family, env_id, kwargs, params, reference in REFERENCE_CASES:
             counts = _counts(reference(make_env(env_id, **kwargs)), 200, seed=seed)
             result = fit(family, counts, ci=False)
-            assert result.loglik >= log_likelihood(family, counts, params) - 1e-6
+            assert result.loglik >= log_likelihood(family, counts, params) - _slack(counts)
 
 
 def test_always_accepting_responder():
