@@ -26,7 +26,9 @@ from scipy import stats
 
 from subrational_gym.errors import ParameterError
 from subrational_gym.inference.counts import ActionCounts
+from subrational_gym.inference.families import get_family
 from subrational_gym.inference.fitting import fit
+from subrational_gym.inference.optimiser import LikelihoodProblem
 
 #: Grid points of each persona's profile: spread over the whole range, and dense around
 #: the persona's own estimate.
@@ -105,21 +107,23 @@ class _Profile:
 
 
 def _walk(family: str, counts: ActionCounts, parameter: str, grid: np.ndarray,
-          start: dict[str, float], seed: int) -> np.ndarray:
+          start: dict[str, float], *, also_default: bool) -> np.ndarray:
     """Profile log-likelihood at each grid value, walked out from ``start``.
 
-    Each point starts from its neighbour's optimum (and from the family's default point):
-    a profile is smooth, so this finds what a fresh multi-start search would, at a
-    fraction of the cost.
+    Each point is a local maximisation over the other parameters from its neighbour's
+    optimum (:meth:`LikelihoodProblem.climb`), and, where ``also_default``, from the
+    family's default point too: a profile is smooth, so this finds what a fresh
+    multi-start search would, at a fraction of the cost.
     """
+    fam = get_family(family, counts.game.game)
     ll = np.full(len(grid), -np.inf)
     centre = int(np.argmin(np.abs(grid - start[parameter])))
     for steps in (range(centre, len(grid)), range(centre, -1, -1)):
         previous = start
         for i in steps:
-            point = fit(family, counts, fixed={parameter: float(grid[i])}, ci=False,
-                        seed=seed, n_starts=0, start=previous)
-            ll[i], previous = max(ll[i], point.loglik), point.params
+            problem = LikelihoodProblem(fam, counts, {parameter: float(grid[i])})
+            previous, value = problem.climb(previous, also_default=also_default)
+            ll[i] = max(ll[i], value)
     return ll
 
 
@@ -150,12 +154,14 @@ def _profile(family: str, counts: ActionCounts, parameter: str, level: float,
     crit = stats.chi2.ppf(level, 1) / 2
     coarse = np.unique(np.concatenate([np.linspace(low, high, COARSE_POINTS),
                                        [own.params[parameter]]]))
-    ll = _walk(family, counts, parameter, coarse, own.params, seed)
+    # The coarse points are far apart: a neighbour's optimum can lie in another basin, so
+    # each also climbs from the default point. The dense ones are close together.
+    ll = _walk(family, counts, parameter, coarse, own.params, also_default=True)
     # Refine where the profile is within reach of the interval (and one coarse step out).
     near = np.flatnonzero(ll >= own.loglik - 4 * crit)
     lo_i, hi_i = max(int(near.min()) - 1, 0), min(int(near.max()) + 1, len(coarse) - 1)
     dense = np.linspace(coarse[lo_i], coarse[hi_i], DENSE_POINTS)
-    dense_ll = _walk(family, counts, parameter, dense, own.params, seed)
+    dense_ll = _walk(family, counts, parameter, dense, own.params, also_default=False)
     grid = np.concatenate([coarse, dense])
     ll = np.concatenate([ll, dense_ll])
     order = np.argsort(grid, kind="stable")
