@@ -31,30 +31,30 @@ CORE_PACKAGE, NOT_CORE = ROOT / "subrational_gym", ROOT / "subrational_gym" / "l
 #: ``--dist loadfile --no-loadscope-reorder``): the longest first, so that the two finish
 #: together. xdist's own order (most tests first) left the one-test replication files for
 #: last, on one process while the other sat idle. Seconds of each file's tests of 2 s or
-#: more in the whole suite on two processes (``--durations`` of a fresh-clone ``make test``,
-#: 2026-12-04, a quiet machine, with bytecode written and the lazy command imports). A
+#: more in the whole suite on two processes (``--durations`` of a fresh-clone ``make test``
+#: at 4101141, 2026-12-04, a quiet machine). A
 #: file not listed runs after these (one with tests marked slow first), in collection
 #: order: the order only balances the processes, a file missing here still runs.
 LONGEST_FIRST: dict[str, float] = {
-    "tests/learners/test_sweep_cli.py": 152,
-    "tests/test_hypotheses.py": 127,
-    "tests/test_replicate.py": 123,
-    "tests/llm_experts/test_conformance.py": 111,
-    "tests/test_replicate_embedded.py": 73,
-    "tests/llm_experts/test_planted.py": 61,
-    "tests/test_docs.py": 50,
-    "tests/learners/test_sweeps.py": 48,
-    "tests/test_inference_bootstrap.py": 45,
-    "tests/llm_experts/test_llm_expert.py": 24,
-    "tests/llm_experts/test_llm_server.py": 22,
-    "tests/llm_experts/test_llm_load_benchmark.py": 22,
-    "tests/learners/test_benchmarks.py": 22,
-    "tests/test_benchmarks_core.py": 21,
-    "tests/llm_experts/test_llm_snippet.py": 20,
-    "tests/test_inference.py": 17,
-    "tests/test_runner.py": 14,
-    "tests/learners/test_inference_cli.py": 13,
-    "tests/llm_experts/test_endpoint.py": 12,
+    "tests/learners/test_sweep_cli.py": 97,
+    "tests/test_replicate_embedded.py": 68,
+    "tests/llm_experts/test_conformance.py": 67,
+    "tests/test_replicate.py": 65,
+    "tests/llm_experts/test_planted.py": 42,
+    "tests/test_hypotheses.py": 42,
+    "tests/test_docs.py": 37,
+    "tests/learners/test_sweeps.py": 33,
+    "tests/test_inference_bootstrap.py": 22,
+    "tests/llm_experts/test_llm_expert.py": 18,
+    "tests/llm_experts/test_llm_server.py": 17,
+    "tests/llm_experts/test_llm_load_benchmark.py": 16,
+    "tests/llm_experts/test_llm_snippet.py": 15,
+    "tests/learners/test_benchmarks.py": 13,
+    "tests/test_benchmarks_core.py": 11,
+    "tests/learners/test_inference_cli.py": 10,
+    "tests/test_runner.py": 10,
+    "tests/test_inference.py": 4,
+    "tests/test_double_or_nothing_odds.py": 4,
 }
 
 
