@@ -28,8 +28,11 @@ BUDGET ?= demo
 # Training jobs run on this many local processes (records are identical to one process).
 WORKERS ?= 2
 # Test processes of make test (pytest-xdist; a test file stays on one process, so its
-# module fixtures are built once). 1 runs the suite in one process.
-TEST_WORKERS ?= 2
+# module fixtures are built once). 1 runs the suite in one process. Three on two cores:
+# with two, about 1.45 cores were busy (tests wait on servers, commands and Ray), and the
+# main suite took 349-383 s against 343-347 s with three (2026-12-04, one machine; on the
+# slower machine of that morning three took 581 s against 554-581 s with two).
+TEST_WORKERS ?= 3
 DEMO_STARTED := $(shell date +%s.%N)
 
 .PHONY: demo test install lint clean docs

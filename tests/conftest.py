@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: ``learners/``); test files say so themselves (``pytestmark = pytest.mark.core``).
 CORE_PACKAGE, NOT_CORE = ROOT / "subrational_gym", ROOT / "subrational_gym" / "learners"
 
-#: The order in which make test hands the test files to its two processes (pytest-xdist,
-#: ``--dist loadfile --no-loadscope-reorder``): the longest first, so that the two finish
+#: The order in which make test hands the test files to its processes (pytest-xdist,
+#: ``--dist loadfile --no-loadscope-reorder``): the longest first, so that they finish
 #: together. xdist's own order (most tests first) left the one-test replication files for
 #: last, on one process while the other sat idle. Seconds of each file's tests of 2 s or
 #: more in the whole suite on two processes (``--durations`` of a fresh-clone ``make test``
